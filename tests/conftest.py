@@ -1,0 +1,3 @@
+"""Shared fixtures: tiny synthetic ntuples and datasets made by the package's own generator."""
+
+from __future__ import annotations

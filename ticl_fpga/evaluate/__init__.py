@@ -1,0 +1,1 @@
+"""Evaluation: edge-level and event-level physics metrics, plots and reports."""

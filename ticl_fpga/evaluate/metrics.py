@@ -1,0 +1,57 @@
+"""Edge-level metrics of a linker: ROC AUC, efficiency and purity at cuts and working points."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (rank statistic; ties count one half). NaN with one class only."""
+    from scipy.stats import rankdata
+
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels).astype(bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def efficiency_purity(accepted: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Edge efficiency (true edges accepted / true edges) and purity (true accepted / accepted)."""
+    accepted = np.asarray(accepted).astype(bool)
+    labels = np.asarray(labels).astype(bool)
+    tp = float((accepted & labels).sum())
+    eff = tp / labels.sum() if labels.sum() else float("nan")
+    pur = tp / accepted.sum() if accepted.sum() else float("nan")
+    return float(eff), float(pur)
+
+
+def working_point(scores: np.ndarray, max_energy: np.ndarray, *, low: float = 0.5,
+                  high: float = 0.8, energy_split: float = 50.0) -> np.ndarray:
+    """The seed's energy-dependent cut: score > ``low`` below ``energy_split`` GeV, > ``high`` above.
+
+    ``max_energy`` is the larger raw energy of the edge's two tracksters (as in CMSSW's
+    ``MergedGNNTracksterProducer``).
+    """
+    scores = np.asarray(scores)
+    max_energy = np.asarray(max_energy)
+    return np.where(max_energy < energy_split, scores > low, scores > high)
+
+
+def efficiency_at_purity(scores: np.ndarray, labels: np.ndarray, purity: float = 0.9) -> float:
+    """Highest edge efficiency over all cuts whose purity is at least ``purity`` (0 if none)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels).astype(bool)
+    if labels.sum() == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    s, lab = scores[order], labels[order]
+    tp = np.cumsum(lab)
+    n = np.arange(1, len(s) + 1)
+    # only cut between distinct scores
+    last_of_tie = np.r_[s[1:] != s[:-1], True]
+    pur = tp / n
+    ok = last_of_tie & (pur >= purity)
+    return float(tp[ok].max() / labels.sum()) if ok.any() else 0.0

@@ -1,0 +1,1 @@
+"""Model architecture: one spec (``spec.py``), one float module (``gnn.py``), layer factories."""

@@ -1,0 +1,1 @@
+"""Quantization: bit-width recipes, the Brevitas twin of the GNN, QAT and magnitude pruning."""

@@ -1,0 +1,1 @@
+"""Training: focal loss, the Lightning wrapper around the plain GNN, and the fit loop."""
