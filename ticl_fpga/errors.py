@@ -15,6 +15,10 @@ class InputError(TiclFpgaError):
         super().__init__(f"{where}: {message}")
         self.path = path
         self.field = field
+        self.message = message
+
+    def __reduce__(self):  # picklable across worker processes
+        return (type(self), (self.path, self.message, self.field))
 
 
 class ConfigError(TiclFpgaError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(-1 if args.quiet else args.verbose)
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # so atomic writers clean up on `kill`
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
@@ -71,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("ticl-fpga: interrupted\n")
         return 130
     return int(rc or 0)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def add_subgroup(sub, name: str, help: str) -> argparse._SubParsersAction:

@@ -1,0 +1,158 @@
+"""``ticl-fpga hls build|predict``: QONNX model -> hls4ml project + C simulation."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ticl_fpga.cli import add_subgroup
+
+log = logging.getLogger(__name__)
+
+
+def register(sub) -> None:
+    verbs = add_subgroup(
+        sub, "hls", "build the hls4ml project of a quantized GNN and run its C simulation"
+    )
+
+    b = verbs.add_parser(
+        "build", help="write + compile the hls4ml project (synthesis if the tool is on PATH)"
+    )
+    b.add_argument(
+        "qonnx", type=Path, help="QONNX model from ticl_fpga.compile.to_qonnx.export_qonnx"
+    )
+    b.add_argument("--out", type=Path, required=True, help="project directory")
+    b.add_argument("--config", type=Path, help="HlsBuildConfig YAML (fields below override it)")
+    b.add_argument("--backend", choices=["Vitis", "Vivado"])
+    b.add_argument("--part")
+    b.add_argument("--clock-period", type=float)
+    b.add_argument("--reuse-factor", type=int)
+    b.add_argument("--dataset", type=Path, help="dataset folder for golden testbench vectors")
+    b.add_argument("--split", default="test")
+    b.add_argument("--n-golden", type=int, default=8, help="graphs written to tb_data")
+    b.add_argument("--no-synth", action="store_true", help="never run synthesis")
+    b.set_defaults(handler=_build)
+
+    p = verbs.add_parser(
+        "predict", help="run the C simulation of a built project on a dataset split"
+    )
+    p.add_argument("project", type=Path, help="project directory written by 'hls build'")
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument(
+        "--out", type=Path, required=True, help="output .npz (logits per graph, concatenated)"
+    )
+    p.add_argument(
+        "--refuse-oversize",
+        action="store_true",
+        help="error on graphs above capacity instead of windowing",
+    )
+    p.set_defaults(handler=_predict)
+
+
+def _load_cfg(args: argparse.Namespace, capacity):
+    from ticl_fpga.compile.build import HlsBuildConfig
+
+    cfg = (
+        HlsBuildConfig.from_yaml(args.config) if args.config else HlsBuildConfig(capacity=capacity)
+    )
+    cfg.capacity = capacity
+    for field, value in (
+        ("backend", args.backend),
+        ("part", args.part),
+        ("clock_period", args.clock_period),
+        ("reuse_factor", args.reuse_factor),
+    ):
+        if value is not None:
+            setattr(cfg, field, value)
+    if args.no_synth:
+        cfg.synth = False
+    return cfg
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ticl_fpga.compile.build import build_hls, check_csim, golden_from_graphs, synthesize
+    from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
+    from ticl_fpga.errors import InputError
+
+    if not args.qonnx.is_file():
+        raise InputError(args.qonnx, "no such QONNX model")
+    model = load_qonnx(args.qonnx)
+    capacity, _ = model_metadata(model)
+    cfg = _load_cfg(args, capacity)
+    golden = None
+    if args.dataset is not None:
+        from ticl_fpga.data.dataset import load_dataset
+
+        graphs = load_dataset(args.dataset).split(args.split)
+        golden = golden_from_graphs(model, graphs[: max(args.n_golden * 4, args.n_golden)])
+        golden = {k: v[: args.n_golden] for k, v in golden.items()}
+    hls_model = build_hls(model, cfg, args.out, golden=golden)
+    if golden:
+        bad = check_csim(hls_model, golden)
+        if bad:
+            log.error(
+                "C simulation differs from QONNX on %d of %d golden graphs",
+                bad,
+                len(golden["inputs"]),
+            )
+            return 1
+        log.info(
+            "C simulation matches QONNX bit for bit on %d golden graphs", len(golden["inputs"])
+        )
+    synthesize(hls_model, cfg)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ticl_fpga.compile.build import HlsBuildConfig, build_hls
+    from ticl_fpga.compile.predict import hls_predict
+    from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.errors import InputError
+    from ticl_fpga.io import atomic_path
+
+    qonnx_path = args.project / "gnn.qonnx.onnx"
+    cfg_path = args.project / "hls_build.yaml"
+    if not qonnx_path.is_file() or not cfg_path.is_file():
+        raise InputError(
+            args.project,
+            "not a project written by 'ticl-fpga hls build' (gnn.qonnx.onnx/hls_build.yaml)",
+        )
+    import yaml
+
+    cfg = HlsBuildConfig.from_dict(
+        yaml.safe_load(cfg_path.read_text())["config"], source=str(cfg_path)
+    )
+    model = load_qonnx(qonnx_path)
+    capacity, scalers = model_metadata(model)
+    hls_model = build_hls(model, cfg, args.project)
+    graphs = load_dataset(args.dataset).split(args.split)
+    res = hls_predict(
+        hls_model,
+        graphs,
+        capacity,
+        on_grid=False,
+        scalers=scalers,
+        on_overflow="refuse" if args.refuse_oversize else "window",
+        progress=True,
+    )
+    counts = np.array([len(v) for v in res.logits])
+    with atomic_path(args.out, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(
+                f,
+                logits=np.concatenate(res.logits) if res.logits else np.zeros(0),
+                edges_per_graph=counts,
+            )
+    log.info(
+        "wrote %s: %d graphs, %d edges; %.2f%% of candidate edges lost to windowing",
+        args.out,
+        len(res.logits),
+        res.n_edges,
+        100 * res.lost_fraction,
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""Quantized GNN -> QONNX -> one hls4ml HLS project: export, conversion, build and C simulation."""

@@ -1,0 +1,37 @@
+"""hls4ml extensions for graph networks: layers, templates and C++ sources, registered once.
+
+Everything goes through hls4ml's extension API (``register_layer``, ``Backend.register_template``,
+``Backend.register_source``); the installed hls4ml package is never modified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: ``hls/`` at the repository root holds the C++ sources (nnet_utils style).
+HLS_SOURCE_DIR = Path(__file__).resolve().parents[3] / "hls"
+
+_registered = False
+
+
+def register() -> None:
+    """Register the graph layers with hls4ml (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    from hls4ml.backends import get_backend
+    from hls4ml.model.layers import register_layer
+
+    from ticl_fpga.compile.hls4ml_ext.layers import LAYERS
+    from ticl_fpga.compile.hls4ml_ext.templates import TEMPLATES
+
+    for name, cls in LAYERS.items():
+        register_layer(name, cls)
+    vivado = get_backend("Vivado")
+    for template in TEMPLATES:
+        vivado.register_template(template)
+    for backend_name in ("Vivado", "Vitis"):
+        backend = get_backend(backend_name)
+        for source in sorted(HLS_SOURCE_DIR.glob("nnet_*.h")):
+            backend.register_source(source.resolve())
+    _registered = True

@@ -1,0 +1,181 @@
+"""Run the hls4ml C simulation on graphs: pad or window to capacity, quantize inputs, collect logits.
+
+Also the per-layer trace comparison against the QONNX execution context, which names the first
+layer whose output differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from tqdm import tqdm
+
+from ticl_fpga.compile.capacity import Capacity, PaddedGraph, pad_graph, windows
+from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
+from ticl_fpga.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def quantize_array(values: np.ndarray, t: Fixed) -> np.ndarray:
+    """Round half to even and saturate onto ``t``'s grid (what the QONNX input Quant does)."""
+    v = np.asarray(values, dtype=np.float32)
+    q = np.round(v / np.float32(t.lsb))
+    lo = t.min / t.lsb + (1 if t.saturation == "SAT_SYM" else 0)
+    return (np.clip(q, lo, t.max / t.lsb) * t.lsb).astype(np.float64)
+
+
+def input_types(hls_model) -> dict[str, Fixed]:
+    """The exact input types of a built project (``x``, ``edge_attr``)."""
+    out = {}
+    for layer in hls_model.get_layers():
+        if layer.class_name == "Input" and layer.get_attr("input_fixed") is not None:
+            f = layer.get_attr("input_fixed")
+            out[layer.name] = f if isinstance(f, Fixed) else Fixed(*f)
+    return out
+
+
+def _flat(g: PaddedGraph) -> list[np.ndarray]:
+    return [
+        np.ascontiguousarray(g.x, dtype=np.float64).reshape(-1),
+        np.ascontiguousarray(g.edge_index, dtype=np.float64).reshape(-1),
+        np.ascontiguousarray(g.edge_attr, dtype=np.float64).reshape(-1),
+    ]
+
+
+def run_csim(hls_model, padded: list[PaddedGraph]) -> list[np.ndarray]:
+    """C simulation of padded graphs (inputs on the grid); logits ``[e_max]`` per graph."""
+    if not padded:
+        return []
+    cols = list(zip(*[_flat(g) for g in padded], strict=True))
+    batch = [np.ascontiguousarray(np.stack(c)) for c in cols]
+    y = np.asarray(hls_model.predict(batch), dtype=np.float64)
+    return list(y.reshape(len(padded), -1))
+
+
+@dataclass
+class PredictResult:
+    """Logits per graph (NaN where an edge fell outside every window) and windowing statistics."""
+
+    logits: list[np.ndarray]
+    n_edges: int = 0
+    n_lost: int = 0
+    n_windowed_graphs: int = 0
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def lost_fraction(self) -> float:
+        return self.n_lost / self.n_edges if self.n_edges else 0.0
+
+
+def _arrays(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    if isinstance(graph, (tuple, list)):
+        x, ei, ea = graph[:3]
+        order = None
+    else:  # torch_geometric Data
+        x, ei, ea = graph.x.numpy(), graph.edge_index.numpy(), graph.edge_attr.numpy()
+        eta = getattr(graph, "node_eta", None)
+        order = np.argsort(eta.numpy(), kind="stable") if eta is not None else None
+    return np.asarray(x), np.asarray(ei, dtype=np.int64).reshape(2, -1), np.asarray(ea), order
+
+
+def hls_predict(
+    hls_model,
+    graphs,
+    capacity: Capacity,
+    *,
+    on_grid: bool = True,
+    scalers: dict | None = None,
+    on_overflow: Literal["window", "refuse"] = "window",
+    progress: bool = False,
+) -> PredictResult:
+    """Logits of the C simulation for each graph.
+
+    ``graphs``: ``(x, edge_index, edge_attr)`` tuples or PyG ``Data``.  With ``on_grid`` the
+    features are already quantized (:func:`~ticl_fpga.compile.to_qonnx.quantize_inputs`);
+    otherwise they are raw and are standardised with ``scalers`` (``node_mean``, ``node_std``,
+    ``edge_mean``, ``edge_std``, float32 like the model) and quantized onto the input grid.
+    Graphs larger than ``capacity`` are split into windows of consecutive nodes (by eta when known)
+    or refused.
+    """
+    types = input_types(hls_model)
+    result = PredictResult(logits=[])
+    jobs: list[tuple[int, np.ndarray, PaddedGraph]] = []  # (graph, edge ids, padded)
+    for gi, graph in enumerate(tqdm(graphs, desc="hls predict", disable=not progress)):
+        x, ei, ea, order = _arrays(graph)
+        if not on_grid:
+            if scalers is None:
+                raise InputError(
+                    "<graphs>", "raw features need the model's scalers to be quantized"
+                )
+            f32 = np.float32
+            x = (x.astype(f32) - np.asarray(scalers["node_mean"], f32)) / np.asarray(
+                scalers["node_std"], f32
+            )
+            ea = (ea.astype(f32) - np.asarray(scalers["edge_mean"], f32)) / np.asarray(
+                scalers["edge_std"], f32
+            )
+            x, ea = quantize_array(x, types["x"]), quantize_array(ea, types["edge_attr"])
+        n, e = x.shape[0], ei.shape[1]
+        result.sizes.append((n, e))
+        result.n_edges += e
+        result.logits.append(np.full(e, np.nan))
+        if n <= capacity.n_max and e <= capacity.e_max:
+            jobs.append((gi, np.arange(e), pad_graph(x, ei, ea, capacity)))
+            continue
+        if on_overflow == "refuse":
+            raise InputError(
+                f"<graph {gi}>",
+                f"{n} nodes / {e} edges exceed the capacity n_max={capacity.n_max}, e_max={capacity.e_max}",
+            )
+        result.n_windowed_graphs += 1
+        wins, lost = windows(n, ei, capacity, order)
+        result.n_lost += int(lost.sum())
+        for w in wins:
+            remap = np.full(n, -1, dtype=np.int64)
+            remap[w.nodes] = np.arange(len(w.nodes))
+            jobs.append(
+                (gi, w.edges, pad_graph(x[w.nodes], remap[ei[:, w.edges]], ea[w.edges], capacity))
+            )
+    outs = run_csim(hls_model, [j[2] for j in jobs])
+    for (gi, edges, padded), y in zip(jobs, outs, strict=True):
+        result.logits[gi][edges] = y[: padded.e_real]
+    if result.n_windowed_graphs:
+        log.info(
+            "%d graphs split into windows; %.2f%% of candidate edges lost to windowing",
+            result.n_windowed_graphs,
+            100 * result.lost_fraction,
+        )
+    return result
+
+
+def trace_compare(
+    hls_model, qonnx_model, padded: PaddedGraph
+) -> tuple[str | None, dict[str, bool]]:
+    """Compare every traced layer output with the QONNX execution context (same tensor names).
+
+    Requires a project built with ``trace=True``.  Returns the first diverging layer (in graph
+    order, ``None`` if all match) and a per-layer equality map.
+    """
+    from ticl_fpga.compile.to_qonnx import execute_qonnx
+
+    ctx = execute_qonnx(
+        qonnx_model, padded.x, padded.edge_index, padded.edge_attr, full_context=True
+    )
+    inputs = [a.reshape(1, -1) for a in _flat(padded)]
+    _, trace = hls_model.trace(inputs)
+    equal: dict[str, bool] = {}
+    first = None
+    for layer in hls_model.get_layers():
+        if layer.name not in trace:
+            continue
+        ref = np.asarray(ctx[layer.get_attr("onnx_output")], dtype=np.float64).reshape(-1)
+        got = np.asarray(trace[layer.name], dtype=np.float64).reshape(-1)
+        ok = ref.shape == got.shape and bool(np.array_equal(ref, got))
+        equal[layer.name] = ok
+        if not ok and first is None:
+            first = layer.name
+    return first, equal

@@ -1,0 +1,57 @@
+"""Candidate edges by geometry: an (eta, phi) cone, same endcap, capped nearest neighbours, z-ordered."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import Field
+from scipy.spatial import cKDTree
+
+from ticl_fpga.config import StrictModel
+
+
+class CandidateConfig(StrictModel):
+    """Which trackster pairs the GNN gets to score."""
+
+    cone_dr: float = Field(0.25, gt=0, description="max Delta R in (eta, phi)")
+    max_neighbours: int = Field(8, ge=1, description="nearest neighbours kept per trackster")
+    max_delta_z: float = Field(200.0, gt=0, description="max |z| difference (cm)")
+
+
+def candidate_edges(
+    eta: np.ndarray, phi: np.ndarray, z: np.ndarray, cfg: CandidateConfig
+) -> np.ndarray:
+    """Directed candidate edges ``[2, E]``: src is the trackster nearer the interaction point.
+
+    Each trackster is joined to its ``max_neighbours`` nearest tracksters within ``cone_dr`` in the
+    same endcap (phi is periodic); pairs are deduplicated and oriented by |z| (ties by index), so
+    every unordered pair appears once.
+    """
+    n = len(eta)
+    if n < 2:
+        return np.zeros((2, 0), dtype=np.int64)
+    pairs = []
+    for side in (-1, 1):
+        idx = np.flatnonzero(np.sign(z) == side)
+        if len(idx) < 2:
+            continue
+        pts = np.stack([eta[idx] + 10.0, np.mod(phi[idx], 2 * math.pi)], axis=1)
+        tree = cKDTree(pts, boxsize=[1e6, 2 * math.pi])
+        k = min(cfg.max_neighbours + 1, len(idx))
+        dist, nb = tree.query(pts, k=k, distance_upper_bound=cfg.cone_dr)
+        dist, nb = dist.reshape(len(idx), k), nb.reshape(len(idx), k)
+        ok = np.isfinite(dist) & (nb < len(idx)) & (nb != np.arange(len(idx))[:, None])
+        a = np.repeat(np.arange(len(idx)), k)[ok.ravel()]
+        b = nb.ravel()[ok.ravel()]
+        pairs.append(np.stack([idx[a], idx[b]]))
+    if not pairs:
+        return np.zeros((2, 0), dtype=np.int64)
+    p = np.concatenate(pairs, axis=1)
+    az = np.abs(z)
+    first_is_src = (az[p[0]] < az[p[1]]) | ((az[p[0]] == az[p[1]]) & (p[0] < p[1]))
+    src = np.where(first_is_src, p[0], p[1])
+    dst = np.where(first_is_src, p[1], p[0])
+    keep = np.abs(az[dst] - az[src]) <= cfg.max_delta_z
+    uniq = np.unique(np.stack([src[keep], dst[keep]], axis=1), axis=0)
+    return uniq.T.astype(np.int64).reshape(2, -1)

@@ -1,0 +1,226 @@
+"""Reading TICLDumper ntuples with ``uproot.iterate``: chunked, several files and glob patterns.
+
+Yields one :class:`EventArrays` per event (plain numpy arrays) so graph building never sees awkward
+or uproot types, and memory stays bounded by ``step_size`` events per chunk.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from ticl_fpga.data.schema import NtupleSchema
+from ticl_fpga.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Reco trackster branches the graph builder needs.
+NODE_BRANCHES: tuple[str, ...] = (
+    "raw_energy",
+    "raw_em_energy",
+    "raw_pt",
+    "barycenter_x",
+    "barycenter_y",
+    "barycenter_z",
+    "barycenter_eta",
+    "barycenter_phi",
+    "EV1",
+    "EV2",
+    "EV3",
+    "eVector0_x",
+    "eVector0_y",
+    "eVector0_z",
+    "sigmaPCA1",
+    "sigmaPCA2",
+    "sigmaPCA3",
+    "time",
+    "timeError",
+)
+#: Sim trackster branches used for truth and binning.
+SIM_BRANCHES: tuple[str, ...] = ("regressed_energy", "barycenter_eta", "pdgID")
+
+
+@dataclass
+class EventArrays:
+    """One event: per-trackster numpy arrays plus truth associations."""
+
+    file: str
+    entry: int
+    event: int
+    nodes: dict[str, np.ndarray]
+    sim: dict[str, np.ndarray]
+    reco_to_sim: list[np.ndarray]
+    reco_to_sim_score: list[np.ndarray]
+    reco_to_sim_shared: list[np.ndarray]
+
+
+def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
+    """Expand glob patterns; a pattern that matches nothing is an error naming it."""
+    out: list[Path] = []
+    for pat in patterns:
+        pat = str(pat)
+        if any(c in pat for c in "*?["):
+            hits = sorted(glob.glob(pat))
+            if not hits:
+                raise InputError(pat, "glob pattern matches no file")
+            out.extend(Path(h) for h in hits)
+        else:
+            p = Path(pat)
+            if not p.exists():
+                raise InputError(p, "no such file")
+            out.append(p)
+    return out
+
+
+def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
+    """Check every tree and branch; returns (entries, whether ``event`` is a plain number).
+
+    Real TICLDumper files store ``event`` as an ``edm::EventID`` object; then the entry number is
+    used as the event id.
+    """
+    import uproot
+
+    try:
+        f = uproot.open(path)
+    except Exception as exc:  # uproot raises many types for non-ROOT/truncated files
+        raise InputError(path, f"not a ROOT file, or truncated ({_one_line(exc)})") from None
+    try:
+        with f:
+            need = {
+                schema.tracksters: NODE_BRANCHES,
+                schema.simtracksters: SIM_BRANCHES,
+                schema.associations: schema.association_branches(),
+            }
+            entries = None
+            for tree, branches in need.items():
+                tpath = schema.tree_path(tree)
+                try:
+                    t = f[tpath]
+                except KeyError:
+                    raise InputError(path, "missing tree", field=tpath) from None
+                except Exception as exc:
+                    raise InputError(
+                        path, f"truncated or corrupt file ({_one_line(exc)})", field=tpath
+                    ) from None
+                keys = set(t.keys())
+                for b in branches:
+                    if b not in keys:
+                        raise InputError(path, "missing branch", field=f"{tpath}/{b}")
+                if entries is not None and t.num_entries != entries:
+                    raise InputError(
+                        path, f"has {t.num_entries} entries, other trees {entries}", field=tpath
+                    )
+                entries = t.num_entries
+            reco = f[schema.tree_path(schema.tracksters)]
+            numeric = "event" in reco.keys() and reco["event"].typename in (
+                "uint64_t",
+                "int64_t",
+                "uint32_t",
+                "int32_t",
+                "unsigned long",
+                "long",
+                "int",
+                "unsigned int",
+            )
+            return int(entries or 0), numeric
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(path, f"truncated or corrupt file ({_one_line(exc)})") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
+
+
+def _to_numpy_lists(arr) -> list[np.ndarray]:
+    return [np.asarray(x) for x in ak.to_list(arr)]
+
+
+def iter_events(
+    paths: Sequence[str | Path],
+    schema: NtupleSchema | None = None,
+    step_size: int = 200,
+    max_events: int | None = None,
+) -> Iterator[EventArrays]:
+    """Iterate over events of one or several files (glob patterns allowed), ``step_size`` at a time."""
+    import uproot
+
+    schema = schema or NtupleSchema()
+    files = expand_paths(paths)
+    checked = {path: _check_file(path, schema) for path in files}  # fail before reading anything
+    yielded = 0
+    for path in files:
+        n, event_numeric = checked[path]
+        log.debug("%s: %d events", path, n)
+        if n == 0:
+            continue
+        try:
+            reco_it = uproot.iterate(
+                {str(path): schema.tree_path(schema.tracksters)},
+                [*NODE_BRANCHES, *(["event"] if event_numeric else [])],
+                step_size=step_size,
+                library="ak",
+                report=True,
+                allow_missing=False,
+            )
+            sim_it = uproot.iterate(
+                {str(path): schema.tree_path(schema.simtracksters)},
+                list(SIM_BRANCHES),
+                step_size=step_size,
+                library="ak",
+            )
+            assoc_it = uproot.iterate(
+                {str(path): schema.tree_path(schema.associations)},
+                [
+                    schema.assoc("recoToSim"),
+                    schema.assoc("recoToSim", "score"),
+                    schema.assoc("recoToSim", "sharedE"),
+                ],
+                step_size=step_size,
+                library="ak",
+            )
+            for (reco, report), sim, assoc in zip(reco_it, sim_it, assoc_it, strict=True):
+                first = report.tree_entry_start
+                node_cols = {
+                    b: ak.to_numpy(ak.flatten(reco[b])).astype(np.float64) for b in NODE_BRANCHES
+                }
+                counts = ak.to_numpy(ak.num(reco[NODE_BRANCHES[0]]))
+                offsets = np.r_[0, np.cumsum(counts)]
+                sim_cols = {b: ak.to_numpy(ak.flatten(sim[b])) for b in SIM_BRANCHES}
+                sim_counts = ak.to_numpy(ak.num(sim[SIM_BRANCHES[0]]))
+                sim_off = np.r_[0, np.cumsum(sim_counts)]
+                r2s = assoc[schema.assoc("recoToSim")]
+                r2s_score = assoc[schema.assoc("recoToSim", "score")]
+                r2s_shared = assoc[schema.assoc("recoToSim", "sharedE")]
+                events = (
+                    ak.to_numpy(reco["event"]) if event_numeric else first + np.arange(len(counts))
+                )
+                for i in range(len(counts)):
+                    if max_events is not None and yielded >= max_events:
+                        return
+                    a, b = offsets[i], offsets[i + 1]
+                    sa, sb = sim_off[i], sim_off[i + 1]
+                    yield EventArrays(
+                        file=str(path),
+                        entry=int(first + i),
+                        event=int(events[i]),
+                        nodes={k: v[a:b] for k, v in node_cols.items()},
+                        sim={k: v[sa:sb] for k, v in sim_cols.items()},
+                        reco_to_sim=_to_numpy_lists(r2s[i]),
+                        reco_to_sim_score=_to_numpy_lists(r2s_score[i]),
+                        reco_to_sim_shared=_to_numpy_lists(r2s_shared[i]),
+                    )
+                    yielded += 1
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                path, f"cannot read, truncated or corrupt? ({_one_line(exc)})"
+            ) from None

@@ -1,0 +1,505 @@
+"""Synthetic TICLDumper ntuples: a close-by particle gun plus pileup, written with uproot.
+
+Physics model (one page; every number is a config field of :class:`GeneratorConfig`)
+------------------------------------------------------------------------------------
+*Geometry.*  Both HGCAL endcaps, front face at |z| = 320 cm, CE-E up to ~362 cm, CE-H up to 520 cm,
+acceptance 1.5 < |eta| < 3.0.  Positions follow straight lines from the origin (no field in HGCAL's
+forward region to first order).
+
+*Signal.*  As in the CMS ``CloseByPGun_CE_E_Front`` validation sample: per endcap ``n_gun`` particles,
+photons or charged pions (``photon_fraction``), energy log-uniform in [10, 600] GeV, the first at
+uniform eta/phi, the others within ``closeby_dr`` in (eta, phi) so showers overlap.
+
+*Fragmentation.*  A shower is cut into tracksters along its axis.  Photons: an EM core carrying
+70-95 % of the energy in CE-E plus 0-2 satellites; pions: a start depth drawn from an exponential
+with the nuclear interaction length (~20 cm), a short EM-like core (pi0 component, random fraction)
+and ``1 + Poisson(0.8 log(E / 5 GeV))`` hadronic fragments spread along the axis into CE-H with
+lateral offsets growing with depth, energies shared by a Dirichlet draw.  Response: 0.95 (EM),
+0.75 (hadronic) with stochastic smearing ``a / sqrt(E)``.
+
+*Trackster observables.*  Barycentre = point on the (angularly smeared) axis at the fragment depth
+plus a Gaussian lateral offset; PCA main axis = shower axis plus noise ~ 1/sqrt(E); eigenvalues
+and sigmas grow with energy and depth; time = time of flight from the origin (c = 29.98 cm/ns) plus
+resolution ``0.02 + 0.3 / sqrt(E)`` ns, and -99 (no time) for 15 % of low-energy tracksters, as TICL
+does; id probabilities peaked at the true class; 3-12 layer clusters (``vertices_*``) per trackster.
+
+*Pileup.*  ``pu_tracksters_per_vertex * PU`` tracksters per endcap (about 400 at PU 200),
+energy exponential (mean 1.5 GeV, min 0.3), |eta| density rising towards 3, axes pointing roughly
+at the origin with large noise, times spread by the beam spot (0.18 ns) with worse resolution.
+A small fraction of pileup tracksters sits on top of a signal shower and shares energy with it.
+
+*Truth.*  ``simtrackstersCP`` has one sim trackster per gun particle (true energy, pdgID,
+boundary position).  The associations tree is filled as TICL's associators do: for each reco
+trackster the list of sim tracksters it shares energy with, the shared energy and a score in
+[0, 1] (0 = perfect, here ``(1 - sharedE / raw_energy)^2``); and the reverse map with the score
+``(1 - sharedE / sim_energy)^2``.  Overlapping showers give fragments shared between particles.
+
+Everything is deterministic from ``seed`` (one ``numpy.random.Generator`` per event from
+``SeedSequence(seed).spawn``), so event ``i`` is the same whatever the number of events.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from pydantic import Field
+
+from ticl_fpga.config import StrictModel
+from ticl_fpga.data.schema import NtupleSchema
+from ticl_fpga.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+Z_FRONT = 320.0
+Z_CEE_END = 362.0
+Z_BACK = 520.0
+C_CM_PER_NS = 29.9792458
+PHOTON, PION = 22, 211
+
+
+class GeneratorConfig(StrictModel):
+    """Knobs of the synthetic close-by gun + pileup generator."""
+
+    n_events: int = Field(100, ge=1)
+    seed: int = 0
+    pileup: int = Field(0, ge=0, le=400, description="mean pileup (0, 140, 200)")
+    n_gun: int = Field(2, ge=1, le=20, description="gun particles per endcap")
+    photon_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    energy_min: float = Field(10.0, gt=0)
+    energy_max: float = Field(600.0, gt=0)
+    eta_min: float = 1.6
+    eta_max: float = 2.9
+    closeby_dr: float = Field(
+        0.15, gt=0, description="max (eta, phi) distance of close-by partners"
+    )
+    pu_tracksters_per_vertex: float = Field(2.0, ge=0)
+    pu_energy_mean: float = Field(1.5, gt=0)
+    events_per_chunk: int = Field(500, ge=1, description="events per uproot write (basket)")
+
+
+def _unit(eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    theta = 2 * np.arctan(np.exp(-np.abs(eta)))
+    sgn = np.sign(eta)
+    return np.stack(
+        [np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), sgn * np.cos(theta)], axis=-1
+    )
+
+
+def _eta_phi(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r = np.hypot(p[..., 0], p[..., 1])
+    eta = np.arcsinh(p[..., 2] / np.maximum(r, 1e-9))
+    return eta, np.arctan2(p[..., 1], p[..., 0])
+
+
+def _axis_point(direction: np.ndarray, abs_z: np.ndarray) -> np.ndarray:
+    """Point on the line from the origin along ``direction`` at depth |z| = ``abs_z``."""
+    return direction * (abs_z / np.abs(direction[..., 2]))[..., None]
+
+
+class _Event:
+    """Accumulates tracksters (reco) and particles (sim) of one event."""
+
+    def __init__(self) -> None:
+        self.ts: dict[str, list] = {
+            k: [] for k in ("pos", "axis", "energy", "em", "time", "terr", "depth", "cls", "share")
+        }
+        self.sim: list[dict[str, Any]] = []
+
+
+def _add_trackster(ev: _Event, rng, pos, axis, energy, em_frac, share, cls, depth) -> None:
+    noise = rng.normal(0, 0.25 / math.sqrt(max(energy, 0.3)), 3)
+    a = axis + noise
+    a /= np.linalg.norm(a)
+    if a[2] * pos[2] < 0:
+        a = -a
+    tof = np.linalg.norm(pos) / C_CM_PER_NS
+    terr = 0.02 + 0.3 / math.sqrt(max(energy, 0.3))
+    has_time = energy > 3.0 or rng.random() > 0.15
+    ev.ts["pos"].append(pos)
+    ev.ts["axis"].append(a)
+    ev.ts["energy"].append(energy)
+    ev.ts["em"].append(em_frac)
+    ev.ts["time"].append(tof + rng.normal(0, terr) if has_time else -99.0)
+    ev.ts["terr"].append(terr if has_time else -1.0)
+    ev.ts["depth"].append(depth)
+    ev.ts["cls"].append(cls)
+    ev.ts["share"].append(share)
+
+
+def _shower(
+    ev: _Event,
+    rng,
+    cfg: GeneratorConfig,
+    sim_index: int,
+    pid: int,
+    energy: float,
+    direction: np.ndarray,
+) -> None:
+    """Fragment one particle's shower into tracksters along its (smeared) axis."""
+    axis = direction + rng.normal(0, 0.004, 3)
+    axis /= np.linalg.norm(axis)
+    z_sign = np.sign(axis[2])
+    pieces: list[tuple[float, float, float, float]] = []  # (fraction, depth, lateral, em_frac)
+    if pid == PHOTON:
+        core = rng.uniform(0.7, 0.95)
+        n_sat = rng.integers(0, 3)
+        rest = rng.dirichlet(np.ones(n_sat)) * (1 - core) if n_sat else np.array([])
+        pieces.append((core, rng.uniform(Z_FRONT + 8, Z_FRONT + 20), rng.normal(0, 0.6), 0.97))
+        for f in rest:
+            pieces.append(
+                (f, rng.uniform(Z_FRONT + 5, Z_CEE_END + 10), abs(rng.normal(0, 4.0)), 0.9)
+            )
+        if n_sat == 0:
+            pieces[0] = (1.0, pieces[0][1], pieces[0][2], 0.97)
+        response, stoch = 0.95, 0.2
+    else:
+        start = Z_FRONT + rng.exponential(20.0)
+        n_frag = 1 + rng.poisson(max(0.8 * math.log(energy / 5.0), 0.2))
+        em_part = rng.uniform(0.1, 0.5)
+        fr = rng.dirichlet(np.full(n_frag + 1, 1.5))
+        fr = np.r_[fr[0] * 0 + em_part, (1 - em_part) * fr[1:] / fr[1:].sum()]
+        pieces.append((fr[0], min(start + rng.uniform(3, 12), Z_BACK - 5), rng.normal(0, 1.5), 0.8))
+        depths = np.sort(
+            rng.uniform(start, min(start + 45 + 20 * math.log(energy), Z_BACK - 5), n_frag)
+        )
+        for f, d in zip(fr[1:], depths, strict=True):
+            pieces.append((f, d, abs(rng.normal(0, 2.0 + 0.06 * (d - Z_FRONT))), 0.15))
+        response, stoch = 0.75, 0.6
+    cls = 0 if pid == PHOTON else 4
+    for frac, depth, lateral, em_frac in pieces:
+        e_true = energy * frac
+        e = e_true * response * max(rng.normal(1.0, stoch / math.sqrt(max(e_true, 0.5))), 0.2)
+        if e < 0.2:
+            continue
+        center = _axis_point(axis, np.array(depth * 1.0))
+        phi_l = rng.uniform(0, 2 * math.pi)
+        ortho1 = np.cross(axis, [0.0, 0.0, 1.0])
+        ortho1 /= np.linalg.norm(ortho1)
+        ortho2 = np.cross(axis, ortho1)
+        pos = center + lateral * (math.cos(phi_l) * ortho1 + math.sin(phi_l) * ortho2)
+        pos[2] = z_sign * depth
+        _add_trackster(ev, rng, pos, axis, e, em_frac, {sim_index: e}, cls, depth)
+    ev.sim.append({"pid": pid, "energy": energy, "axis": axis})
+
+
+def _pileup(ev: _Event, rng, cfg: GeneratorConfig, z_sign: float) -> None:
+    n = rng.poisson(cfg.pu_tracksters_per_vertex * cfg.pileup)
+    if n == 0:
+        return
+    # |eta| density rising towards the beam line
+    u = rng.random(n)
+    aeta = cfg.eta_min + (3.0 - cfg.eta_min) * np.sqrt(u)
+    phi = rng.uniform(-math.pi, math.pi, n)
+    dirs = _unit(z_sign * aeta, phi)
+    depth = Z_FRONT + rng.exponential(25.0, n).clip(0, Z_BACK - Z_FRONT - 5)
+    energy = 0.3 + rng.exponential(cfg.pu_energy_mean, n)
+    em = rng.uniform(0.0, 1.0, n)
+    for i in range(n):
+        pos = _axis_point(dirs[i], np.array(depth[i])) + rng.normal(0, 3.0, 3) * [1, 1, 0]
+        pos[2] = z_sign * depth[i]
+        axis = dirs[i] + rng.normal(0, 0.25, 3)
+        axis /= np.linalg.norm(axis)
+        _add_trackster(ev, rng, pos, axis, float(energy[i]), float(em[i]), {}, 5, float(depth[i]))
+        ev.ts["time"][-1] = (
+            ev.ts["time"][-1] + rng.normal(0, 0.18) if ev.ts["time"][-1] > -99 else -99.0
+        )
+
+
+def _contaminate(ev: _Event, rng) -> None:
+    """Overlapping showers: a fragment close to another particle's axis shares energy with it."""
+    if len(ev.sim) < 2:
+        return
+    axes = np.array([s["axis"] for s in ev.sim])
+    for t, pos in enumerate(ev.ts["pos"]):
+        share = ev.ts["share"][t]
+        p_unit = pos / np.linalg.norm(pos)
+        # transverse distance of the trackster to every particle axis (same endcap only)
+        same = np.sign(axes[:, 2]) == np.sign(pos[2])
+        dist = np.linalg.norm(np.cross(axes, p_unit), axis=1) * np.linalg.norm(pos)
+        for s in np.flatnonzero(same & (dist < 6.0)):
+            if int(s) in share or not share and rng.random() > 0.3:
+                continue
+            e = ev.ts["energy"][t]
+            moved = e * rng.uniform(0.05, 0.45) * (1 - dist[s] / 6.0)
+            for k in list(share):
+                share[k] *= 1 - moved / e
+            share[int(s)] = moved
+
+
+def generate_event(cfg: GeneratorConfig, rng: np.random.Generator) -> _Event:
+    ev = _Event()
+    for z_sign in (-1.0, 1.0):
+        eta0 = rng.uniform(cfg.eta_min, cfg.eta_max)
+        phi0 = rng.uniform(-math.pi, math.pi)
+        for k in range(cfg.n_gun):
+            if k == 0:
+                eta, phi = eta0, phi0
+            else:
+                r, a = cfg.closeby_dr * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+                eta = float(np.clip(eta0 + r * math.cos(a), cfg.eta_min, cfg.eta_max))
+                phi = phi0 + r * math.sin(a)
+            pid = PHOTON if rng.random() < cfg.photon_fraction else PION
+            energy = math.exp(rng.uniform(math.log(cfg.energy_min), math.log(cfg.energy_max)))
+            _shower(
+                ev, rng, cfg, len(ev.sim), pid, energy, _unit(np.array(z_sign * eta), np.array(phi))
+            )
+        _pileup(ev, rng, cfg, z_sign)
+    _contaminate(ev, rng)
+    return ev
+
+
+def _event_record(ev: _Event, rng) -> dict[str, Any]:
+    """Turn an event into per-branch values (lists) in the TICLDumper schema."""
+    pos = np.array(ev.ts["pos"], dtype=np.float64).reshape(-1, 3)
+    axis = np.array(ev.ts["axis"], dtype=np.float64).reshape(-1, 3)
+    energy = np.array(ev.ts["energy"], dtype=np.float64)
+    em = np.array(ev.ts["em"], dtype=np.float64)
+    depth = np.array(ev.ts["depth"], dtype=np.float64)
+    n = len(energy)
+    eta, phi = _eta_phi(pos)
+    spread = 1.0 + 0.02 * (depth - Z_FRONT)
+    ev1 = energy * (2.0 + 0.5 * spread) * rng.uniform(0.8, 1.2, n)
+    ev2 = ev1 * rng.uniform(0.05, 0.3, n)
+    ev3 = ev2 * rng.uniform(0.2, 0.8, n)
+    cls = np.array(ev.ts["cls"], dtype=np.int64)
+    idp = rng.dirichlet(np.ones(8), n) * 0.5
+    idp[np.arange(n), cls] += 0.5
+    nv = np.clip((3 + 2 * np.log1p(energy)).astype(int), 3, 12)
+    vx, vy, vz, ve, vidx = [], [], [], [], []
+    start = 0
+    for i in range(n):
+        k = nv[i]
+        vz.append((pos[i, 2] + np.sign(pos[i, 2]) * np.linspace(-3, 3, k) * spread[i]).tolist())
+        vx.append((pos[i, 0] + rng.normal(0, spread[i], k)).tolist())
+        vy.append((pos[i, 1] + rng.normal(0, spread[i], k)).tolist())
+        ve.append((energy[i] * rng.dirichlet(np.ones(k))).tolist())
+        vidx.append(list(range(start, start + k)))
+        start += k
+    rec = {
+        "NTracksters": n,
+        "NClusters": int(start),
+        "time": ev.ts["time"],
+        "timeError": ev.ts["terr"],
+        "regressed_energy": (energy * np.where(em > 0.5, 1.03, 1.25)).tolist(),
+        "raw_energy": energy.tolist(),
+        "raw_em_energy": (energy * em).tolist(),
+        "raw_pt": (energy / np.cosh(eta)).tolist(),
+        "raw_em_pt": (energy * em / np.cosh(eta)).tolist(),
+        "barycenter_x": pos[:, 0].tolist(),
+        "barycenter_y": pos[:, 1].tolist(),
+        "barycenter_z": pos[:, 2].tolist(),
+        "barycenter_eta": eta.tolist(),
+        "barycenter_phi": phi.tolist(),
+        "EV1": ev1.tolist(),
+        "EV2": ev2.tolist(),
+        "EV3": ev3.tolist(),
+        "eVector0_x": axis[:, 0].tolist(),
+        "eVector0_y": axis[:, 1].tolist(),
+        "eVector0_z": axis[:, 2].tolist(),
+        "sigmaPCA1": np.sqrt(ev1 / np.maximum(energy, 1e-3)).tolist(),
+        "sigmaPCA2": np.sqrt(ev2 / np.maximum(energy, 1e-3)).tolist(),
+        "sigmaPCA3": np.sqrt(ev3 / np.maximum(energy, 1e-3)).tolist(),
+        "id_probabilities": idp.tolist(),
+        "vertices_indexes": vidx,
+        "vertices_x": vx,
+        "vertices_y": vy,
+        "vertices_z": vz,
+        "vertices_time": [[t] * len(x) for t, x in zip(ev.ts["time"], vx, strict=True)],
+        "vertices_timeErr": [[t] * len(x) for t, x in zip(ev.ts["terr"], vx, strict=True)],
+        "vertices_energy": ve,
+        "vertices_correctedEnergy": ve,
+        "vertices_correctedEnergyUncertainty": [[0.1 * e for e in x] for x in ve],
+        "vertices_multiplicity": [[1.0] * len(x) for x in vx],
+    }
+    # sim tracksters: one per particle, positioned at the shower maximum
+    sim_e = np.array([s["energy"] for s in ev.sim])
+    sim_axis = np.array([s["axis"] for s in ev.sim]).reshape(-1, 3)
+    sim_pos = _axis_point(sim_axis, np.full(len(sim_e), Z_FRONT + 15.0))
+    sim_eta, sim_phi = _eta_phi(sim_pos)
+    front = _axis_point(sim_axis, np.full(len(sim_e), Z_FRONT))
+    f_eta, f_phi = _eta_phi(front)
+    pid = np.array([s["pid"] for s in ev.sim], dtype=np.int32)
+    sim = {
+        "NTracksters": len(sim_e),
+        "NClusters": int(start),
+        "time": (np.linalg.norm(sim_pos, axis=1) / C_CM_PER_NS).tolist(),
+        "timeError": [0.0] * len(sim_e),
+        "regressed_energy": sim_e.tolist(),
+        "raw_energy": sim_e.tolist(),
+        "raw_em_energy": (sim_e * (pid == PHOTON)).tolist(),
+        "raw_pt": (sim_e / np.cosh(sim_eta)).tolist(),
+        "raw_em_pt": (sim_e * (pid == PHOTON) / np.cosh(sim_eta)).tolist(),
+        "barycenter_x": sim_pos[:, 0].tolist(),
+        "barycenter_y": sim_pos[:, 1].tolist(),
+        "barycenter_z": sim_pos[:, 2].tolist(),
+        "barycenter_eta": sim_eta.tolist(),
+        "barycenter_phi": sim_phi.tolist(),
+        "EV1": sim_e.tolist(),
+        "EV2": (0.1 * sim_e).tolist(),
+        "EV3": (0.05 * sim_e).tolist(),
+        "eVector0_x": sim_axis[:, 0].tolist(),
+        "eVector0_y": sim_axis[:, 1].tolist(),
+        "eVector0_z": sim_axis[:, 2].tolist(),
+        "sigmaPCA1": [1.0] * len(sim_e),
+        "sigmaPCA2": [0.3] * len(sim_e),
+        "sigmaPCA3": [0.2] * len(sim_e),
+        "regressed_pt": (sim_e / np.cosh(sim_eta)).tolist(),
+        "pdgID": pid.tolist(),
+        "timeBoundary": (np.linalg.norm(front, axis=1) / C_CM_PER_NS).tolist(),
+        "boundaryX": front[:, 0].tolist(),
+        "boundaryY": front[:, 1].tolist(),
+        "boundaryZ": front[:, 2].tolist(),
+        "boundaryEta": f_eta.tolist(),
+        "boundaryPhi": f_phi.tolist(),
+        "boundaryPx": (sim_axis[:, 0] * sim_e).tolist(),
+        "boundaryPy": (sim_axis[:, 1] * sim_e).tolist(),
+        "boundaryPz": (sim_axis[:, 2] * sim_e).tolist(),
+        "id_probabilities": [
+            [1.0 if c == (0 if p == PHOTON else 4) else 0.0 for c in range(8)] for p in pid
+        ],
+    }
+    # associations
+    r2s, r2s_score, r2s_e = [], [], []
+    s2r: list[list[int]] = [[] for _ in ev.sim]
+    s2r_e: list[list[float]] = [[] for _ in ev.sim]
+    for t, share in enumerate(ev.ts["share"]):
+        keys = sorted(share)
+        r2s.append(keys)
+        r2s_e.append([float(share[k]) for k in keys])
+        r2s_score.append([float((1 - min(share[k] / energy[t], 1.0)) ** 2) for k in keys])
+        for k in keys:
+            s2r[k].append(t)
+            s2r_e[k].append(float(share[k]))
+    s2r_score = [
+        [float((1 - min(e / sim_e[s], 1.0)) ** 2) for e in s2r_e[s]] for s in range(len(ev.sim))
+    ]
+    assoc = {"recoToSim": (r2s, r2s_score, r2s_e), "simToReco": (s2r, s2r_score, s2r_e)}
+    return {"reco": rec, "sim": sim, "assoc": assoc}
+
+
+_FLOAT_NESTED = {
+    "id_probabilities",
+    "vertices_x",
+    "vertices_y",
+    "vertices_z",
+    "vertices_time",
+    "vertices_timeErr",
+    "vertices_energy",
+    "vertices_correctedEnergy",
+    "vertices_correctedEnergyUncertainty",
+    "vertices_multiplicity",
+}
+
+
+def _column(values: list, name: str) -> Any:
+    if name in ("NTracksters", "NClusters"):
+        return np.asarray(values, dtype=np.uint32)
+    if name == "vertices_indexes":
+        return ak.values_astype(ak.Array(values), np.uint32)
+    if name == "pdgID":
+        return ak.values_astype(ak.Array(values), np.int32)
+    arr = ak.Array(values)
+    return ak.values_astype(arr, np.float32)
+
+
+def _write_chunk(
+    f, schema: NtupleSchema, records: list[dict], events: np.ndarray, first: bool
+) -> None:
+    trees: dict[str, dict[str, Any]] = {}
+    for part, tree in (("reco", schema.tracksters), ("sim", schema.simtracksters)):
+        cols: dict[str, Any] = {"event": events.astype(np.uint64)}
+        for name in records[0][part]:
+            cols[name] = _column([r[part][name] for r in records], name)
+        trees[tree] = cols
+    acols: dict[str, Any] = {"event": events.astype(np.uint64)}
+    for direction in ("recoToSim", "simToReco"):
+        idx = [r["assoc"][direction][0] for r in records]
+        acols[schema.assoc(direction)] = ak.values_astype(ak.Array(idx), np.uint32)
+        acols[schema.assoc(direction, "score")] = ak.values_astype(
+            ak.Array([r["assoc"][direction][1] for r in records]), np.float32
+        )
+        acols[schema.assoc(direction, "sharedE")] = ak.values_astype(
+            ak.Array([r["assoc"][direction][2] for r in records]), np.float32
+        )
+    trees[schema.associations] = acols
+    for tree, cols in trees.items():
+        path = schema.tree_path(tree)
+        if first:
+            f[path] = cols
+        else:
+            f[path].extend(cols)
+
+
+def make_records(cfg: GeneratorConfig) -> list[dict[str, Any]]:
+    """All events of ``cfg`` as per-branch records (what :func:`write_records` writes)."""
+    seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.n_events)
+    out = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        out.append(_event_record(generate_event(cfg, rng), rng))
+    return out
+
+
+def write_records(
+    records: list[dict[str, Any]], out: str | Path, schema: NtupleSchema | None = None
+) -> Path:
+    """Write event records (possibly edited, e.g. by tests) as a TICLDumper ROOT file, atomically."""
+    import uproot
+
+    schema = schema or NtupleSchema()
+    with atomic_path(out, suffix=".root") as tmp:
+        with uproot.recreate(tmp) as f:
+            if schema.folder:
+                f.mkdir(schema.folder)
+            _write_chunk(f, schema, records, np.arange(len(records)), True)
+    return Path(out)
+
+
+def generate(cfg: GeneratorConfig, out: str | Path, schema: NtupleSchema | None = None) -> Path:
+    """Write ``cfg.n_events`` synthetic events to the ROOT file ``out`` (atomically)."""
+    import uproot
+    from tqdm.auto import tqdm
+
+    schema = schema or NtupleSchema()
+    out = Path(out)
+    seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.n_events)
+    with atomic_path(out, suffix=".root") as tmp:
+        with uproot.recreate(tmp) as f:
+            if schema.folder:
+                f.mkdir(schema.folder)
+            records: list[dict] = []
+            first = True
+            start = 0
+            for i in tqdm(
+                range(cfg.n_events), desc="generate", unit="evt", leave=False, disable=None
+            ):
+                rng = np.random.default_rng(seeds[i])
+                records.append(_event_record(generate_event(cfg, rng), rng))
+                if len(records) == cfg.events_per_chunk or i == cfg.n_events - 1:
+                    _write_chunk(f, schema, records, np.arange(start, i + 1), first)
+                    first, start, records = False, i + 1, []
+    log.info("wrote %d events (PU %d) to %s", cfg.n_events, cfg.pileup, out)
+    return out
+
+
+def tiny_dataset(
+    tmp_path: str | Path, n_events: int = 24, pileup: int = 0, seed: int = 0, **build_overrides: Any
+) -> Path:
+    """Generate a tiny ntuple and build its dataset under ``tmp_path``; returns the dataset folder.
+
+    For tests and smoke runs: real ROOT file, real graph building, a few seconds.
+    """
+    from ticl_fpga.data.dataset import BuildConfig, build_dataset
+
+    tmp_path = Path(tmp_path)
+    root = generate(
+        GeneratorConfig(n_events=n_events, pileup=pileup, seed=seed),
+        tmp_path / f"tiny_pu{pileup}_s{seed}.root",
+    )
+    cfg = BuildConfig(**{"workers": 1, **build_overrides})
+    return build_dataset([root], tmp_path / f"dataset_pu{pileup}_s{seed}", cfg)
