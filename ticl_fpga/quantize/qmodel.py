@@ -7,9 +7,12 @@ and saturate, so every tensor on the data path is an exact fixed-point number.
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import nn
 
-from ticl_fpga.errors import require
+from ticl_fpga.errors import TiclFpgaError, require
 from ticl_fpga.model.gnn import EdgeClassifierGNN
 from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.quantize.recipe import Recipe
@@ -76,13 +79,171 @@ def build_quant_model(spec: GNNSpec, recipe: Recipe) -> EdgeClassifierGNN:
             "fixed-point form; use 'sum' or 'max' for the quantized model"
         )
     recipe.validate_for(spec, source=f"recipe {recipe.name}")
-    return EdgeClassifierGNN(spec=spec, layers=BrevitasLayers(recipe))
+    model = EdgeClassifierGNN(spec=spec, layers=BrevitasLayers(recipe))
+    model.quant_recipe = recipe  # type: ignore[attr-defined]  # read by cost/save helpers
+    return model
+
+
+def model_recipe(model: nn.Module) -> Recipe | None:
+    """The recipe a quantized model was built from (``None`` for a float model)."""
+    return getattr(model, "quant_recipe", None)
 
 
 def load_float_weights(qmodel: EdgeClassifierGNN, float_state: dict) -> None:
-    """Start QAT from a float checkpoint: copy weights, biases and scalers by name."""
+    """Start QAT from a float checkpoint: copy weights, biases and scalers by name.
+
+    Every float parameter and scaler must find its place; only quantizer parameters (scales,
+    initialised later from statistics) may be missing.
+    """
     missing, unexpected = qmodel.load_state_dict(float_state, strict=False)
     bad = [k for k in unexpected if not k.endswith(("weight", "bias"))]
     if bad:
         raise KeyError(f"unexpected keys in float state: {bad}")
-    del missing  # quantizer parameters are initialised from statistics
+    not_loaded = [k for k in missing if not _is_quantizer_key(k)]
+    if not_loaded:
+        raise KeyError(f"float state lacks model parameters: {not_loaded}")
+
+
+def _is_quantizer_key(key: str) -> bool:
+    return any(part in key for part in ("act_quant", "weight_quant", "bias_quant", "tensor_quant"))
+
+
+def runtime_scalers(model: nn.Module) -> list[nn.Module]:
+    """Activation scale modules initialised from runtime statistics (Brevitas PARAMETER_FROM_STATS)."""
+    from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
+
+    return [m for m in model.modules() if isinstance(m, ParameterFromRuntimeStatsScaling)]
+
+
+def finalize_calibration(model: nn.Module) -> int:
+    """Turn collected activation statistics into learnable power-of-two scales (after calibration).
+
+    Brevitas keeps collecting statistics for its first ``collect_stats_steps`` (300) training
+    calls; finalising right after a short calibration makes QAT learn the radix points and makes
+    the state dict carry exactly the scales in use.  Returns the number of quantizers finalised.
+    """
+    n = 0
+    for m in runtime_scalers(model):
+        if m.counter == 0:
+            raise TiclFpgaError(
+                "activation quantizer was never calibrated (run forward passes first)"
+            )
+        if m.counter <= m.collect_stats_steps:
+            m.init_scale()
+            n += 1
+    return n
+
+
+class NotFixedPointError(TiclFpgaError):
+    """A quantizer is not fixed point (scale not a power of two, non-zero zero point, disabled)."""
+
+
+def is_power_of_two(t: torch.Tensor) -> bool:
+    """True when every element is exactly ``2**k`` for an integer ``k``."""
+    t = t.detach().double().reshape(-1)
+    if t.numel() == 0 or bool((t <= 0).any()):
+        return False
+    mantissa, _ = torch.frexp(t)
+    return bool((mantissa == 0.5).all())
+
+
+def fixed_point_summary(qmodel: nn.Module) -> list[dict]:
+    """Scale, zero point and bit width of every quantizer of a Brevitas model (eval mode)."""
+    qnn = require("brevitas.nn")
+    rows: list[dict] = []
+    was_training = qmodel.training
+    qmodel.eval()
+    try:
+        with torch.no_grad():
+            inside: list[str] = []
+            for name, m in qmodel.named_modules():
+                if any(name.startswith(p) for p in inside):
+                    continue  # the internals of a quant layer (e.g. its fused nn.ReLU)
+                if isinstance(m, qnn.QuantLinear | qnn.QuantReLU | qnn.QuantIdentity):
+                    inside.append(name + ".")
+                if isinstance(m, qnn.QuantLinear):
+                    w = m.quant_weight()
+                    rows.append(_row(name, "weight", w.scale, w.zero_point, w.bit_width, True))
+                    if m.bias is not None:
+                        enabled = m.bias_quant.is_quant_enabled
+                        b = m.quant_bias() if enabled else None
+                        rows.append(
+                            _row(
+                                name,
+                                "bias",
+                                None if b is None else b.scale,
+                                None if b is None else b.zero_point,
+                                None if b is None else b.bit_width,
+                                enabled,
+                            )
+                        )
+                elif isinstance(m, qnn.QuantReLU | qnn.QuantIdentity):
+                    q = m.act_quant
+                    enabled = q.is_quant_enabled
+                    rows.append(
+                        _row(
+                            name,
+                            "act",
+                            q.scale() if enabled else None,
+                            q.zero_point() if enabled else None,
+                            q.bit_width() if enabled else None,
+                            enabled,
+                        )
+                    )
+                elif isinstance(m, nn.Linear | nn.ReLU):
+                    rows.append(_row(name, "float", None, None, None, False))
+    finally:
+        qmodel.train(was_training)
+    return rows
+
+
+def _row(name, what, scale, zp, bits, enabled) -> dict:
+    return {
+        "layer": name,
+        "tensor": what,
+        "enabled": bool(enabled),
+        "scale": None if scale is None else float(scale.reshape(-1)[0]),
+        "log2_scale": None if scale is None else math.log2(float(scale.reshape(-1)[0])),
+        "power_of_two": scale is not None and is_power_of_two(scale),
+        "zero_point_zero": zp is not None and bool((zp == 0).all()),
+        "bit_width": None if bits is None else int(bits),
+    }
+
+
+def assert_fixed_point(qmodel: nn.Module) -> list[dict]:
+    """Raise :class:`NotFixedPointError` unless every quantizer is exact fixed point.
+
+    Checks each weight, bias and activation quantizer: enabled, power-of-two scale, zero point
+    0; and that no float ``Linear``/``ReLU`` is left.  Pruned (zero) weights must quantize to
+    exactly zero.  Returns the per-quantizer summary.
+    """
+    rows = fixed_point_summary(qmodel)
+    if not rows:
+        raise NotFixedPointError("model has no quantizers (is it the float model?)")
+    for r in rows:
+        where = f"{r['layer']} [{r['tensor']}]"
+        if r["tensor"] == "float":
+            raise NotFixedPointError(f"{where}: float layer left in the quantized model")
+        if not r["enabled"]:
+            raise NotFixedPointError(f"{where}: quantization disabled")
+        if not r["power_of_two"]:
+            raise NotFixedPointError(f"{where}: scale {r['scale']} is not a power of two")
+        if not r["zero_point_zero"]:
+            raise NotFixedPointError(f"{where}: zero point is not 0")
+    assert_zero_weights_quantize_to_zero(qmodel)
+    return rows
+
+
+def assert_zero_weights_quantize_to_zero(qmodel: nn.Module) -> None:
+    """Every exactly-zero float weight has an exactly-zero quantized weight (pruning survives export)."""
+    qnn = require("brevitas.nn")
+    with torch.no_grad():
+        for name, m in qmodel.named_modules():
+            if isinstance(m, qnn.QuantLinear):
+                zero = m.weight.detach() == 0
+                if zero.any():
+                    qw = m.quant_weight().value.detach()
+                    if bool((qw[zero] != 0).any()):
+                        raise NotFixedPointError(
+                            f"{name} [weight]: a zero weight quantizes to non-zero"
+                        )

@@ -27,13 +27,41 @@ class LayerBits(StrictModel):
 
 
 class PruneTarget(StrictModel):
-    """What pruning must keep: a validation metric within ``tolerance`` of the unpruned model."""
+    """What pruning must keep: a validation metric, relative to the unpruned model and/or absolute.
+
+    A sparsity passes when the metric (higher is better) is at least the unpruned model's value
+    minus ``tolerance`` (a fraction of it if ``relative``, else in metric units) and at least
+    ``minimum`` when set.  ``tolerance: null`` with a ``minimum`` gives a pure absolute target.
+    """
 
     metric: str = "edge_efficiency_at_purity"
-    tolerance: float = Field(0.01, ge=0.0, le=1.0)
+    tolerance: float | None = Field(0.01, ge=0.0, le=1.0)
     relative: bool = True
     minimum: float | None = None
+    purity: float = Field(0.9, gt=0.0, le=1.0, description="purity of edge_efficiency_at_purity")
     max_sparsity: float = Field(0.95, gt=0.0, lt=1.0)
+
+    def floor(self, baseline: float) -> float:
+        """The lowest passing metric value given the unpruned model's ``baseline``."""
+        floors = [-math.inf]
+        if self.tolerance is not None:
+            tol = self.tolerance * abs(baseline) if self.relative else self.tolerance
+            floors.append(baseline - tol)
+        if self.minimum is not None:
+            floors.append(self.minimum)
+        return max(floors)
+
+    def passes(self, value: float, baseline: float) -> bool:
+        return math.isfinite(value) and value >= self.floor(baseline) - 1e-12
+
+    def describe(self) -> str:
+        parts = []
+        if self.tolerance is not None:
+            tol = f"{100 * self.tolerance:g}%" if self.relative else f"{self.tolerance:g}"
+            parts.append(f"within {tol} of unpruned")
+        if self.minimum is not None:
+            parts.append(f">= {self.minimum:g}")
+        return f"{self.metric} " + (" and ".join(parts) or "(no constraint)")
 
 
 class Recipe(StrictModel):
@@ -74,7 +102,9 @@ class Recipe(StrictModel):
         wildcard = name.split(".")[0] + ".*" if "." in name else None
         for key in (wildcard, name):
             if key is not None and key in self.layers:
-                out.update({k: v for k, v in self.layers[key].model_dump().items() if v is not None})
+                out.update(
+                    {k: v for k, v in self.layers[key].model_dump().items() if v is not None}
+                )
         return LayerBits(**out)
 
     def input_bits_of(self, spec: GNNSpec, name: str) -> int:

@@ -1,0 +1,124 @@
+"""``ticl-fpga qat | prune | scan | quantize``: help, end-to-end runs, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticl_fpga.cli import main
+from ticl_fpga.quantize.qat import load_quant_model
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["qat"], ["prune"], ["scan"], ["quantize"], ["quantize", "check"], ["quantize", "cost"]],
+    ids=["qat", "prune", "scan", "quantize", "check", "cost"],
+)
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--help"])
+    assert exc.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_prune_cli_end_to_end(float_run, dataset_dir, tmp_path, capsys):
+    out = tmp_path / "pruned"
+    rc = main(
+        [
+            "-q",
+            "prune",
+            str(float_run),
+            "--data",
+            str(dataset_dir),
+            "--recipe",
+            "w6a6",
+            "-o",
+            str(out),
+            "--target",
+            "auc-30%",
+            "--schedule",
+            "0.5,0.8",
+            "--finetune-epochs",
+            "1",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "w6a6 sparsity" in text and "auc within 30%" in text
+    model = load_quant_model(out)
+    assert model.spec.niters == 1
+    assert main(["-q", "quantize", "check", str(out)]) == 0
+    assert "power-of-two" in capsys.readouterr().out
+    assert main(["-q", "quantize", "cost", str(out), "--nodes", "10", "--edges", "30"]) == 0
+    assert "bops_ratio_vs_16bit_dense" in capsys.readouterr().out
+    # pruning an already quantized run skips QAT
+    rc = main(
+        [
+            "-q",
+            "prune",
+            str(out),
+            "--data",
+            str(dataset_dir),
+            "-o",
+            str(tmp_path / "again"),
+            "--target",
+            "auc>=0.0",
+            "--schedule",
+            "0.9",
+            "--finetune-epochs",
+            "0",
+        ]
+    )
+    assert rc == 0
+
+
+def test_qat_cli(float_run, dataset_dir, tmp_path, capsys):
+    rc = main(
+        [
+            "-q",
+            "qat",
+            str(float_run),
+            "--data",
+            str(dataset_dir),
+            "--recipe",
+            "w8a8",
+            "-o",
+            str(tmp_path / "q"),
+            "--epochs",
+            "1",
+        ]
+    )
+    assert rc == 0
+    assert "val AUC" in capsys.readouterr().out
+    load_quant_model(tmp_path / "q")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--target", "accuracy-1%"], "unknown metric"),
+        (["--recipe", "w5a5"], "w5a5"),
+        (["--schedule", "0.5,abc"], "--schedule"),
+    ],
+    ids=["metric", "recipe", "schedule"],
+)
+def test_prune_cli_errors_are_one_line(extra, message, float_run, dataset_dir, tmp_path, capsys):
+    rc = main(
+        [
+            "-q",
+            "prune",
+            str(float_run),
+            "--data",
+            str(dataset_dir),
+            "-o",
+            str(tmp_path / "x"),
+            *extra,
+        ]
+    )
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x").exists()

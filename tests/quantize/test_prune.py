@@ -1,0 +1,176 @@
+"""Global L1 pruning: exact zeros everywhere, masks kept through QAT, target-driven search."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ticl_fpga.errors import ConfigError
+from ticl_fpga.quantize.evaluation import evaluate_model
+from ticl_fpga.quantize.prune import (
+    PruneConfig,
+    effective_weight,
+    parse_target,
+    prunable,
+    prune_search,
+    prune_to,
+    remove_pruning,
+    sparsity,
+)
+from ticl_fpga.quantize.qat import (
+    export_state_dict,
+    load_quant_model,
+    quantize_model,
+    read_quant_checkpoint,
+    save_quant_model,
+    train_epochs,
+)
+from ticl_fpga.quantize.qmodel import assert_fixed_point, assert_zero_weights_quantize_to_zero
+from ticl_fpga.quantize.recipe import PruneTarget
+
+from .conftest import FAST
+
+
+@pytest.fixture()
+def qmodel(float_model, splits):
+    return quantize_model(
+        float_model, "w6a6", splits["train"], config=FAST.model_copy(update={"epochs": 1})
+    )
+
+
+def test_pruned_weights_are_exact_zeros_in_every_export(qmodel, splits, tmp_path):
+    prune_to(qmodel, 0.6)
+    assert sparsity(qmodel) == pytest.approx(0.6, abs=0.01)
+    masks = {
+        name: m.weight_mask.clone()
+        for name, m in zip(
+            qmodel.spec.linear_shapes(), (p for p, _ in prunable(qmodel)), strict=True
+        )
+    }
+    # masks persist while QAT fine-tunes: masked weights stay zero, sparsity does not move
+    train_epochs(qmodel, splits["train"], config=FAST, epochs=1)
+    assert sparsity(qmodel) == pytest.approx(0.6, abs=0.01)
+    state = export_state_dict(qmodel)
+    for name, mask in masks.items():
+        assert torch.all(state[f"{name}.weight"][mask == 0] == 0)
+    # quantized weight of a pruned (zero) weight is zero
+    for name, mask in masks.items():
+        layer = qmodel.get_submodule(name)
+        assert torch.all(layer.quant_weight().value[mask == 0] == 0)
+    save_quant_model(qmodel, tmp_path / "run")
+    saved = read_quant_checkpoint(tmp_path / "run")["state_dict"]
+    assert not any(k.endswith(("_orig", "_mask")) for k in saved)
+    for name, mask in masks.items():
+        assert torch.all(saved[f"{name}.weight"][mask == 0] == 0)
+    loaded = load_quant_model(tmp_path / "run")
+    assert sparsity(loaded) == pytest.approx(sparsity(qmodel))
+    assert_zero_weights_quantize_to_zero(loaded)
+    # prune.remove on the live model folds the same zeros in
+    remove_pruning(qmodel)
+    assert not hasattr(qmodel.node_enc, "weight_mask")
+    for name, mask in masks.items():
+        assert torch.all(qmodel.get_submodule(name).weight[mask == 0] == 0)
+    assert_fixed_point(qmodel)
+
+
+def test_pruning_is_cumulative_and_global(qmodel):
+    prune_to(qmodel, 0.3)
+    first = {id(m): (m.weight_mask == 0).clone() for m, _ in prunable(qmodel)}
+    prune_to(qmodel, 0.7)
+    for m, _ in prunable(qmodel):
+        assert torch.all((m.weight_mask == 0)[first[id(m)]]), "weights pruned earlier stay pruned"
+    # global: the threshold is shared, so layer sparsities differ
+    per_layer = {float((effective_weight(m) == 0).float().mean()) for m, _ in prunable(qmodel)}
+    assert len(per_layer) > 1
+    assert sparsity(qmodel) == pytest.approx(0.7, abs=0.01)
+
+
+def test_search_respects_the_validation_target(qmodel, splits):
+    target = PruneTarget(metric="auc", tolerance=0.05, relative=True)
+    result = prune_search(
+        qmodel,
+        splits["train"],
+        splits["val"],
+        target=target,
+        config=PruneConfig(schedule=[0.3, 0.6, 0.9, 0.97], finetune_epochs=1),
+        qat=FAST,
+    )
+    hist = result.history
+    assert hist[0]["sparsity"] == 0.0 and hist[0]["passed"]
+    assert result.floor == pytest.approx(0.95 * result.baseline)
+    # the selected model is the last passing step, and it really meets the target on val
+    passing = [h for h in hist if h["passed"]]
+    assert result.sparsity == pytest.approx(passing[-1]["sparsity"])
+    again = evaluate_model(result.model, splits["val"])["auc"]
+    assert again == pytest.approx(passing[-1]["auc"])
+    assert again >= result.floor
+    assert sparsity(result.model) == pytest.approx(result.sparsity)
+    # stop at first failure: at most one failing row, and it is last
+    failing = [i for i, h in enumerate(hist) if not h["passed"]]
+    assert failing in ([], [len(hist) - 1])
+    assert not hasattr(result.model.node_enc, "weight_mask")
+    assert_fixed_point(result.model)
+
+
+def test_unreachable_absolute_target_keeps_the_dense_model(qmodel, splits):
+    target = PruneTarget(metric="auc", tolerance=None, minimum=1.01)
+    result = prune_search(
+        qmodel,
+        splits["train"],
+        splits["val"],
+        target=target,
+        config=PruneConfig(schedule=[0.5], finetune_epochs=0),
+        qat=FAST,
+    )
+    assert result.sparsity == 0.0
+    assert not result.target_met
+
+
+def test_max_sparsity_caps_the_schedule(qmodel, splits):
+    target = PruneTarget(metric="auc", tolerance=1.0, max_sparsity=0.5)
+    result = prune_search(
+        qmodel,
+        splits["train"],
+        splits["val"],
+        target=target,
+        config=PruneConfig(schedule=[0.3, 0.5, 0.8], finetune_epochs=0),
+        qat=FAST,
+    )
+    assert result.sparsity == pytest.approx(0.5, abs=0.01)
+    assert max(h["sparsity"] for h in result.history) <= 0.51
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("auc", {"metric": "auc", "tolerance": 0.01, "relative": True, "minimum": None}),
+        ("edge_efficiency_at_purity-2%", {"tolerance": 0.02, "relative": True, "minimum": None}),
+        ("efficiency-0.05", {"metric": "efficiency", "tolerance": 0.05, "relative": False}),
+        ("event_efficiency>=0.8", {"minimum": 0.8, "tolerance": None}),
+    ],
+    ids=["name", "relative", "absolute", "minimum"],
+)
+def test_parse_target(text, expect):
+    t = parse_target(text)
+    for k, v in expect.items():
+        assert getattr(t, k) == pytest.approx(v) if isinstance(v, float) else getattr(t, k) == v
+
+
+def test_target_floor():
+    assert PruneTarget(tolerance=0.1).floor(0.8) == pytest.approx(0.72)
+    assert PruneTarget(tolerance=0.1, relative=False).floor(0.8) == pytest.approx(0.7)
+    assert PruneTarget(tolerance=0.1, minimum=0.75).floor(0.8) == pytest.approx(0.75)
+    assert not PruneTarget().passes(float("nan"), 0.8)
+
+
+@pytest.mark.parametrize(
+    "text", ["accuracy-1%", "auc>=x", "auc+3"], ids=["unknown", "nan", "syntax"]
+)
+def test_bad_target_is_a_one_line_config_error(text):
+    with pytest.raises(ConfigError, match="--target"):
+        parse_target(text)
+
+
+def test_bad_schedule():
+    with pytest.raises(ConfigError, match="increasing"):
+        PruneConfig(schedule=[0.5, 0.3])

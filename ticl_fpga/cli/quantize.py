@@ -1,0 +1,343 @@
+"""``ticl-fpga qat | prune | scan | quantize {check,cost}``: QAT, magnitude pruning, Pareto scans."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from ticl_fpga.cli import add_subgroup
+
+log = logging.getLogger(__name__)
+
+
+def _qat_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("fine-tuning (QATConfig)")
+    g.add_argument("--qat-config", help="QATConfig YAML (flags below override it)")
+    g.add_argument("--epochs", type=int, help="QAT epochs after calibration (default 5)")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    g.add_argument("--batch-size", type=int, help="graphs per batch (default 16)")
+    g.add_argument("--calib-batches", type=int, help="batches to calibrate activations (default 8)")
+    g.add_argument("--seed", type=int, help="random seed (default 0)")
+    g.add_argument("--device", help="cpu (default) or cuda")
+
+
+def _prune_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("pruning target and schedule")
+    g.add_argument(
+        "--target",
+        help="validation target: METRIC (recipe tolerance), METRIC-1%% (relative), METRIC-0.02 "
+        "(absolute) or METRIC>=0.85; metrics: edge_efficiency_at_purity (default), auc, "
+        "efficiency, purity, event_efficiency, event_good_fraction",
+    )
+    g.add_argument("--tolerance", type=float, help="allowed drop vs the unpruned model")
+    rel = g.add_mutually_exclusive_group()
+    rel.add_argument(
+        "--relative",
+        dest="relative",
+        action="store_true",
+        default=None,
+        help="tolerance is a fraction of the unpruned value (default)",
+    )
+    rel.add_argument(
+        "--absolute",
+        dest="relative",
+        action="store_false",
+        default=None,
+        help="tolerance is in metric units",
+    )
+    g.add_argument("--minimum", type=float, help="absolute floor of the metric")
+    g.add_argument("--purity", type=float, help="purity level of edge_efficiency_at_purity (0.9)")
+    g.add_argument("--max-sparsity", type=float, help="never prune beyond this (0.95)")
+    g.add_argument(
+        "--schedule", help="comma-separated sparsity steps (0.3,0.5,0.7,0.8,0.85,0.9,0.95)"
+    )
+    g.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs after each step (2)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+    q = sub.add_parser(
+        "qat",
+        help="quantization-aware training of a float model with a recipe",
+        description="Build the Brevitas twin of a trained float model with a bit-width recipe, "
+        "copy the weights, calibrate and fine-tune; write a quantized run folder.",
+        **common,
+    )
+    q.add_argument("model", help="float training run folder (model.pt)")
+    q.add_argument("--data", required=True, help="dataset folder (train/val splits)")
+    q.add_argument("--recipe", default="w6a6", help="recipe name in quant/ or YAML path")
+    q.add_argument("-o", "--output", required=True, help="quantized run folder to write")
+    _qat_options(q)
+    q.set_defaults(handler=_qat)
+
+    p = sub.add_parser(
+        "prune",
+        help="quantization-aware magnitude pruning to the highest sparsity meeting a target",
+        description="QAT (unless MODEL is already a quantized run) then iterative global L1 "
+        "pruning with fine-tuning; keeps the highest sparsity whose validation metric meets the "
+        "target (recipe 'prune' entry, overridden by the flags).",
+        **common,
+    )
+    p.add_argument("model", help="float run folder, or a quantized run folder (skips QAT)")
+    p.add_argument("--data", required=True, help="dataset folder (train/val splits)")
+    p.add_argument("--recipe", action="append", help="recipe(s); repeat for several (default w6a6)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="quantized run folder (with several recipes: one sub-folder each)",
+    )
+    _prune_options(p)
+    _qat_options(p)
+    p.set_defaults(handler=_prune)
+
+    s = sub.add_parser(
+        "scan",
+        help="Pareto scan of recipes x sparsity: JSON + markdown + PNG",
+        description="For each recipe: QAT then the whole pruning schedule; writes scan.json, "
+        "scan.md, scan.png and the selected model per recipe.",
+        **common,
+    )
+    s.add_argument("model", help="float training run folder")
+    s.add_argument("--data", required=True, help="dataset folder (train/val splits)")
+    s.add_argument("--recipes", default="w8a8,w6a6,w4a4,mixed", help="comma-separated recipes")
+    s.add_argument("-o", "--output", required=True, help="scan output folder")
+    s.add_argument(
+        "--stop-at-failure",
+        action="store_true",
+        help="stop each recipe's schedule at its first failing sparsity",
+    )
+    s.add_argument("--no-models", action="store_true", help="do not save the selected models")
+    _prune_options(s)
+    _qat_options(s)
+    s.set_defaults(handler=_scan)
+
+    grp = add_subgroup(sub, "quantize", "inspect quantized models: fixed-point check, cost")
+    c = grp.add_parser(
+        "check", help="assert every quantizer is power-of-two fixed point; print them"
+    )
+    c.add_argument("run", help="quantized run folder")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(handler=_check)
+    k = grp.add_parser("cost", help="BOPs, non-zero weights and FPGA estimate of a quantized run")
+    k.add_argument("run", help="quantized run folder")
+    k.add_argument("--nodes", type=float, help="nodes per graph (default: mean of --data val)")
+    k.add_argument("--edges", type=float, help="edges per graph (default: mean of --data val)")
+    k.add_argument("--data", help="dataset folder used for the graph size")
+    k.set_defaults(handler=_cost)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _qat_config(args: argparse.Namespace):
+    from ticl_fpga.quantize.qat import QATConfig
+
+    base = QATConfig.from_yaml(args.qat_config).model_dump() if args.qat_config else {}
+    for key in ("epochs", "lr", "batch_size", "calib_batches", "seed", "device"):
+        value = getattr(args, key, None)
+        if value is not None:
+            base[key] = value
+    return QATConfig.from_dict(base, source="--qat-config/flags")
+
+
+def _prune_config(args: argparse.Namespace, *, stop_at_failure: bool):
+    from ticl_fpga.errors import ConfigError
+    from ticl_fpga.quantize.prune import PruneConfig
+
+    upd: dict[str, Any] = {"stop_at_failure": stop_at_failure}
+    if args.schedule:
+        try:
+            upd["schedule"] = [float(x) for x in args.schedule.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--schedule '{args.schedule}': not a list of numbers") from None
+    if args.finetune_epochs is not None:
+        upd["finetune_epochs"] = args.finetune_epochs
+    return PruneConfig.from_dict(upd, source="--schedule/--finetune-epochs")
+
+
+def _target(args: argparse.Namespace, recipe) -> Any:
+    from ticl_fpga.quantize.prune import parse_target
+    from ticl_fpga.quantize.recipe import PruneTarget
+
+    base = recipe.prune if recipe is not None and recipe.prune is not None else PruneTarget()
+    if args.target:
+        base = parse_target(args.target, base)
+    upd = {
+        k: getattr(args, k)
+        for k in ("tolerance", "relative", "minimum", "purity", "max_sparsity")
+        if getattr(args, k, None) is not None
+    }
+    return PruneTarget.from_dict({**base.model_dump(), **upd}, source="--target/flags")
+
+
+def _splits(path: str) -> tuple[list, list]:
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.errors import InputError
+
+    ds = load_dataset(path)
+    train, val = ds.split("train"), ds.split("val")
+    if not train:
+        raise InputError(path, "the train split is empty", field="train")
+    if not val:
+        raise InputError(
+            path, "the val split is empty (pruning targets are validation metrics)", field="val"
+        )
+    return train, val
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def _qat(args: argparse.Namespace) -> int:
+    from ticl_fpga.quantize.evaluation import evaluate_model
+    from ticl_fpga.quantize.qat import quantize_model, save_quant_model
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    train, val = _splits(args.data)
+    cfg = _qat_config(args)
+    recipe = load_recipe(args.recipe)
+    qmodel = quantize_model(args.model, recipe, train, config=cfg)
+    metrics = evaluate_model(qmodel, val)
+    save_quant_model(
+        qmodel,
+        args.output,
+        recipe=recipe,
+        config=cfg,
+        metrics=metrics,
+        extra={"float_model": str(args.model), "dataset": str(args.data)},
+    )
+    _out(
+        f"{args.output}: {recipe.name}, val AUC {metrics['auc']:.4f}, "
+        f"eff@purity {metrics['edge_efficiency_at_purity']:.4f}"
+    )
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from ticl_fpga.quantize.prune import prune_search, quantize_and_prune
+    from ticl_fpga.quantize.qat import is_quant_run, load_quant_model, save_quant_model
+    from ticl_fpga.quantize.qmodel import model_recipe
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    train, val = _splits(args.data)
+    cfg = _qat_config(args)
+    pcfg = _prune_config(args, stop_at_failure=True)
+    out = Path(args.output)
+    if is_quant_run(args.model):
+        if args.recipe:
+            log.warning(
+                "%s is a quantized run: its own recipe is used, --recipe ignored", args.model
+            )
+        qmodel = load_quant_model(args.model)
+        recipe = model_recipe(qmodel)
+        target = _target(args, recipe)
+        result = prune_search(qmodel, train, val, target=target, config=pcfg, qat=cfg)
+        save_quant_model(
+            result.model,
+            out,
+            recipe=recipe,
+            config=cfg,
+            metrics=result.metrics,
+            extra={"prune": result.summary(), "from": str(args.model)},
+        )
+        results = {recipe.name: (out, result)}
+    else:
+        names = args.recipe or ["w6a6"]
+        results = {}
+        for name in names:
+            recipe = load_recipe(name)
+            target = _target(args, recipe)
+            dest = out if len(names) == 1 else out / recipe.name
+            results[recipe.name] = (
+                dest,
+                quantize_and_prune(
+                    args.model, recipe, train, val, dest, target=target, config=pcfg, qat=cfg
+                ),
+            )
+    for name, (dest, r) in results.items():
+        _out(
+            f"{dest}: {name} sparsity {r.sparsity:.3f}; {r.target.describe()}: "
+            f"{r.metrics[r.target.metric]:.4f} (unpruned {r.baseline:.4f}, floor {r.floor:.4f})"
+            + ("" if r.target_met else " [unpruned model already misses the target]")
+        )
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from ticl_fpga.quantize.recipe import load_recipe
+    from ticl_fpga.quantize.scan import run_scan
+
+    train, val = _splits(args.data)
+    recipes = [load_recipe(r.strip()) for r in args.recipes.split(",") if r.strip()]
+    has_flags = any(
+        getattr(args, k) is not None
+        for k in ("target", "tolerance", "relative", "minimum", "purity", "max_sparsity")
+    )
+    target = _target(args, None) if has_flags else None
+    doc = run_scan(
+        args.model,
+        recipes,
+        train,
+        val,
+        args.output,
+        target=target,
+        config=_prune_config(args, stop_at_failure=args.stop_at_failure),
+        qat=_qat_config(args),
+        save_models=not args.no_models,
+    )
+    for name, s in doc["selected"].items():
+        _out(f"{name}: sparsity {s['sparsity']:.3f} ({s['target']})")
+    _out(f"wrote {Path(args.output) / 'scan.json'}, scan.md, scan.png")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ticl_fpga.quantize.prune import sparsity
+    from ticl_fpga.quantize.qat import load_quant_model
+    from ticl_fpga.quantize.qmodel import assert_fixed_point
+
+    model = load_quant_model(args.run)  # runs assert_fixed_point
+    rows = assert_fixed_point(model)
+    if args.json:
+        _out(json.dumps({"sparsity": sparsity(model), "quantizers": rows}, indent=2))
+        return 0
+    for r in rows:
+        _out(
+            f"{r['layer']:<16} {r['tensor']:<6} bits {r['bit_width']:>2}  scale 2^{r['log2_scale']:.0f}  zp 0"
+        )
+    _out(
+        f"OK: {len(rows)} quantizers power-of-two with zero point 0; sparsity {sparsity(model):.3f}"
+    )
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from ticl_fpga.errors import ConfigError
+    from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
+    from ticl_fpga.quantize.qat import load_quant_model
+    from ticl_fpga.quantize.qmodel import model_recipe
+
+    model = load_quant_model(args.run)
+    n, e = args.nodes, args.edges
+    if n is None or e is None:
+        if not args.data:
+            raise ConfigError(
+                "quantize cost: give --nodes and --edges, or --data for the mean graph size"
+            )
+        _, val = _splits(args.data)
+        mn, me = mean_graph_size(val)
+        n, e = n if n is not None else mn, e if e is not None else me
+    cost = cost_of_model(model, model_recipe(model), n_nodes=n, n_edges=e)
+    cost.pop("layers")
+    _out(json.dumps(cost, indent=2))
+    return 0

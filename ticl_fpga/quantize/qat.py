@@ -1,0 +1,337 @@
+"""Quantization-aware training: float checkpoint -> calibrated, fine-tuned Brevitas twin in a run folder.
+
+Steps: build the twin from the float model's spec and a recipe, copy the float weights and
+scalers, calibrate the activation quantizers on a few training batches, fine-tune with focal loss
+in a plain seeded PyTorch loop.  Pruning masks (``torch.nn.utils.prune``) attached to the model
+persist through fine-tuning, which makes the same loop quantization-aware pruning.
+
+A quantized run folder holds ``model.pt`` (state dict, spec, recipe, metrics, provenance),
+``recipe.yaml``, ``qat.yaml`` and ``metrics.json``; :func:`load_quant_model` rebuilds the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+from tqdm.auto import tqdm
+
+from ticl_fpga.config import StrictModel, provenance
+from ticl_fpga.errors import ConfigError, InputError
+from ticl_fpga.io import atomic_path, write_json
+from ticl_fpga.model.gnn import EdgeClassifierGNN, build_float_model
+from ticl_fpga.model.spec import GNNSpec
+from ticl_fpga.quantize.qmodel import (
+    assert_fixed_point,
+    build_quant_model,
+    finalize_calibration,
+    load_float_weights,
+    model_recipe,
+)
+from ticl_fpga.quantize.recipe import Recipe, load_recipe
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "model.pt"
+FORMAT = "ticl-fpga/quant-model/1"
+
+
+class QATConfig(StrictModel):
+    """Fine-tuning settings shared by QAT and the fine-tunes between pruning steps."""
+
+    epochs: int = Field(5, ge=0, description="QAT fine-tuning epochs after calibration")
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(16, gt=0)
+    calib_batches: int = Field(8, gt=0, description="training batches used to calibrate scales")
+    alpha: float = Field(0.25, description="focal-loss positive-class weight (<0: none)")
+    gamma: float = Field(2.0, ge=0)
+    seed: int = 0
+    device: str = "cpu"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _loader(graphs: Sequence, batch_size: int, *, shuffle: bool, seed: int):
+    from torch_geometric.loader import DataLoader
+
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(list(graphs), batch_size=batch_size, shuffle=shuffle, generator=gen)
+
+
+def train_epochs(
+    model: nn.Module,
+    graphs: Sequence,
+    *,
+    config: QATConfig,
+    epochs: int | None = None,
+    seed_offset: int = 0,
+    desc: str = "qat",
+) -> list[float]:
+    """Fine-tune ``model`` with focal loss for ``epochs`` (default ``config.epochs``); mean loss per epoch.
+
+    A fresh Adam optimiser over the current parameters is made each call, so it follows the
+    ``weight`` -> ``weight_orig`` re-parametrisation of pruning.
+    """
+    from ticl_fpga.train.focal_loss import focal_loss
+
+    epochs = config.epochs if epochs is None else epochs
+    if epochs == 0 or not graphs:
+        return []
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    model.to(config.device).train()
+    losses: list[float] = []
+    for epoch in range(epochs):
+        loader = _loader(
+            graphs, config.batch_size, shuffle=True, seed=config.seed + seed_offset + epoch
+        )
+        total, count = 0.0, 0
+        for batch in tqdm(loader, desc=f"{desc} {epoch + 1}/{epochs}", leave=False, disable=None):
+            batch = batch.to(config.device)
+            logits = model(batch.x, batch.edge_index, batch.edge_attr)
+            loss = focal_loss(logits, batch.y, alpha=config.alpha, gamma=config.gamma)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * int(batch.y.numel())
+            count += int(batch.y.numel())
+        losses.append(total / max(count, 1))
+        log.debug("%s epoch %d loss %.5f", desc, epoch + 1, losses[-1])
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def calibrate(model: nn.Module, graphs: Sequence, *, config: QATConfig) -> int:
+    """Collect activation statistics on ``calib_batches`` training batches, then fix the scales."""
+    model.to(config.device).train()
+    loader = _loader(graphs, config.batch_size, shuffle=True, seed=config.seed + 7919)
+    seen = 0
+    for batch in loader:
+        batch = batch.to(config.device)
+        model(batch.x, batch.edge_index, batch.edge_attr)
+        seen += 1
+        if seen >= config.calib_batches:
+            break
+    if seen == 0:
+        raise ConfigError("calibration needs at least one training graph")
+    n = finalize_calibration(model)
+    model.eval()
+    log.info("calibrated %d activation quantizers on %d batches", n, seen)
+    return n
+
+
+# --------------------------------------------------------------------------- float models
+
+
+def load_float_model(run: str | Path) -> EdgeClassifierGNN:
+    """A float model from a training run folder (or its ``model.pt``).
+
+    Uses ``ticl_fpga.train.fit.load_trained_model`` when available; otherwise reads
+    ``model.pt`` = ``{"state_dict": ..., "spec": {...}}`` directly.
+    """
+    run = Path(run)
+    folder = run.parent if run.is_file() else run
+    try:
+        from ticl_fpga.train.fit import load_trained_model  # type: ignore[import-not-found]
+    except ImportError:
+        load_trained_model = None
+    if load_trained_model is not None:
+        return load_trained_model(folder)
+    ckpt = _read_checkpoint(folder / CHECKPOINT)
+    if "spec" not in ckpt or "state_dict" not in ckpt:
+        raise InputError(folder / CHECKPOINT, "not a model checkpoint", field="spec/state_dict")
+    model = build_float_model(GNNSpec.from_dict(ckpt["spec"], source=str(folder / CHECKPOINT)))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
+
+
+def _read_checkpoint(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError(path, "no such checkpoint")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user input error
+        raise InputError(
+            path, f"not a readable torch checkpoint ({exc.__class__.__name__})"
+        ) from None
+    if not isinstance(ckpt, dict):
+        raise InputError(path, "checkpoint is not a dict")
+    return ckpt
+
+
+def as_float_model(
+    float_model: EdgeClassifierGNN | dict | str | Path, spec: GNNSpec | None = None
+) -> EdgeClassifierGNN:
+    """Accept a float model, a run folder, or a state dict (then ``spec`` is required)."""
+    if isinstance(float_model, nn.Module):
+        return float_model
+    if isinstance(float_model, dict):
+        if spec is None:
+            raise ConfigError("a float state dict needs its GNNSpec (spec=...)")
+        model = build_float_model(spec)
+        model.load_state_dict(float_model)
+        return model
+    return load_float_model(float_model)
+
+
+def is_quant_run(path: str | Path) -> bool:
+    """Whether ``path`` is a quantized run folder written by :func:`save_quant_model`."""
+    ckpt = Path(path) / CHECKPOINT
+    if not ckpt.is_file():
+        return False
+    try:
+        return _read_checkpoint(ckpt).get("format") == FORMAT
+    except InputError:
+        return False
+
+
+# --------------------------------------------------------------------------- QAT
+
+
+def quantize_model(
+    float_model: EdgeClassifierGNN | dict | str | Path,
+    recipe: Recipe | str | Path,
+    train: Sequence,
+    *,
+    config: QATConfig | None = None,
+    spec: GNNSpec | None = None,
+) -> EdgeClassifierGNN:
+    """QAT: twin of ``float_model`` with ``recipe``, float weights copied, calibrated, fine-tuned."""
+    config = config or QATConfig()
+    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    fmodel = as_float_model(float_model, spec)
+    seed_everything(config.seed)
+    qmodel = build_quant_model(fmodel.spec, recipe)
+    float_state = {k: v.detach().cpu() for k, v in fmodel.state_dict().items()}
+    load_float_weights(qmodel, float_state)
+    calibrate(qmodel, train, config=config)
+    losses = train_epochs(qmodel, train, config=config, desc=f"qat {recipe.name}")
+    if losses:
+        log.info("QAT %s: loss %.5f -> %.5f", recipe.name, losses[0], losses[-1])
+    return qmodel.cpu().eval()
+
+
+# --------------------------------------------------------------------------- save / load
+
+
+def export_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state with pruning folded in (``weight = weight_orig * weight_mask``).
+
+    The model itself is untouched (masks stay attached); the result has the plain keys of an
+    unpruned model, with pruned weights exactly zero.
+    """
+    state = model.state_dict()
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if key.endswith("_mask"):
+            continue
+        if key.endswith("_orig"):
+            base = key[: -len("_orig")]
+            out[base] = (value * state[base + "_mask"]).detach().clone()
+        else:
+            out[key] = value.detach().clone()
+    return out
+
+
+def rebuild(model: nn.Module, state: dict[str, torch.Tensor] | None = None) -> EdgeClassifierGNN:
+    """A fresh copy of ``model`` (float or quantized) without pruning hooks, from ``state``."""
+    recipe = model_recipe(model)
+    fresh = (
+        build_float_model(model.spec) if recipe is None else build_quant_model(model.spec, recipe)
+    )
+    fresh.load_state_dict(export_state_dict(model) if state is None else state)
+    return fresh.eval()
+
+
+def save_quant_model(
+    model: nn.Module,
+    run_dir: str | Path,
+    *,
+    recipe: Recipe | None = None,
+    config: QATConfig | None = None,
+    metrics: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a quantized run folder atomically (pruning folded in; fixed point checked first)."""
+    recipe = recipe or model_recipe(model)
+    if recipe is None:
+        raise ConfigError("save_quant_model needs a quantized model (or recipe=...)")
+    state = export_state_dict(model)
+    check = build_quant_model(model.spec, recipe)
+    check.load_state_dict(state)
+    assert_fixed_point(check)
+    nonzero = {k: int(torch.count_nonzero(v)) for k, v in state.items() if k.endswith(".weight")}
+    total = {k: int(v.numel()) for k, v in state.items() if k.endswith(".weight")}
+    sparsity = 1.0 - sum(nonzero.values()) / max(sum(total.values()), 1)
+    ckpt = {
+        "format": FORMAT,
+        "state_dict": state,
+        "spec": model.spec.model_dump(mode="json"),
+        "recipe": recipe.model_dump(mode="json"),
+        "sparsity": sparsity,
+        "nonzero_weights": nonzero,
+        "metrics": _plain(metrics or {}),
+        "extra": _plain(extra or {}),
+        "provenance": provenance(),
+    }
+    run_dir = Path(run_dir)
+    with atomic_path(run_dir, suffix="") as tmp:
+        tmp.mkdir(parents=True)
+        torch.save(ckpt, tmp / CHECKPOINT)
+        recipe.save(tmp / "recipe.yaml")
+        (config or QATConfig()).save(tmp / "qat.yaml")
+        write_json(tmp / "metrics.json", {"sparsity": sparsity, **_plain(metrics or {})})
+    log.info("saved quantized model (%s, sparsity %.3f) to %s", recipe.name, sparsity, run_dir)
+    return run_dir
+
+
+def load_quant_model(run_dir: str | Path) -> EdgeClassifierGNN:
+    """Rebuild the quantized model saved by :func:`save_quant_model` (eval mode, fixed point checked)."""
+    run_dir = Path(run_dir)
+    path = run_dir / CHECKPOINT if run_dir.is_dir() or not run_dir.suffix else run_dir
+    ckpt = _read_checkpoint(path)
+    if ckpt.get("format") != FORMAT:
+        raise InputError(path, f"not a quantized model (format {ckpt.get('format')!r})", "format")
+    spec = GNNSpec.from_dict(ckpt["spec"], source=f"{path} [spec]")
+    recipe = Recipe.from_dict(ckpt["recipe"], source=f"{path} [recipe]")
+    model = build_quant_model(spec, recipe)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise InputError(
+            path, f"state dict does not match spec/recipe: {exc}", "state_dict"
+        ) from None
+    model.eval()
+    assert_fixed_point(model)
+    return model
+
+
+def read_quant_checkpoint(run_dir: str | Path) -> dict:
+    """The raw checkpoint dict of a quantized run (metrics, sparsity, provenance...)."""
+    return _read_checkpoint(Path(run_dir) / CHECKPOINT)
+
+
+def _plain(obj: Any) -> Any:
+    """JSON/torch-safe primitives only (``weights_only`` loading)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
