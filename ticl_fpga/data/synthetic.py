@@ -212,23 +212,24 @@ def _pileup(ev: _Event, rng, cfg: GeneratorConfig, z_sign: float) -> None:
 
 def _contaminate(ev: _Event, rng) -> None:
     """Overlapping showers: a fragment close to another particle's axis shares energy with it."""
-    if len(ev.sim) < 2:
+    if len(ev.sim) < 2 or not ev.ts["pos"]:
         return
-    axes = np.array([s["axis"] for s in ev.sim])
-    for t, pos in enumerate(ev.ts["pos"]):
+    axes = np.array([s["axis"] for s in ev.sim])  # [S, 3]
+    pos = np.asarray(ev.ts["pos"])  # [T, 3]
+    r = np.linalg.norm(pos, axis=1)
+    unit = pos / r[:, None]
+    # transverse distance of every trackster to every particle axis, same endcap only
+    dist = np.linalg.norm(np.cross(unit[:, None, :], axes[None, :, :]), axis=2) * r[:, None]
+    close = (np.sign(axes[None, :, 2]) == np.sign(pos[:, None, 2])) & (dist < 6.0)
+    for t, s in zip(*np.nonzero(close), strict=True):
         share = ev.ts["share"][t]
-        p_unit = pos / np.linalg.norm(pos)
-        # transverse distance of the trackster to every particle axis (same endcap only)
-        same = np.sign(axes[:, 2]) == np.sign(pos[2])
-        dist = np.linalg.norm(np.cross(axes, p_unit), axis=1) * np.linalg.norm(pos)
-        for s in np.flatnonzero(same & (dist < 6.0)):
-            if int(s) in share or not share and rng.random() > 0.3:
-                continue
-            e = ev.ts["energy"][t]
-            moved = e * rng.uniform(0.05, 0.45) * (1 - dist[s] / 6.0)
-            for k in list(share):
-                share[k] *= 1 - moved / e
-            share[int(s)] = moved
+        if int(s) in share or not share and rng.random() > 0.3:
+            continue
+        e = ev.ts["energy"][t]
+        moved = e * rng.uniform(0.05, 0.45) * (1 - dist[t, s] / 6.0)
+        for k in list(share):
+            share[k] *= 1 - moved / e
+        share[int(s)] = moved
 
 
 def generate_event(cfg: GeneratorConfig, rng: np.random.Generator) -> _Event:
