@@ -55,3 +55,26 @@ def efficiency_at_purity(scores: np.ndarray, labels: np.ndarray, purity: float =
     pur = tp / n
     ok = last_of_tie & (pur >= purity)
     return float(tp[ok].max() / labels.sum()) if ok.any() else 0.0
+
+
+def edge_summary(scores: np.ndarray, labels: np.ndarray, max_energy: np.ndarray | None = None, *,
+                 cut: float = 0.5, purity_target: float = 0.9) -> dict[str, float]:
+    """Edge-level summary of one scorer: AUC, efficiency/purity at ``cut`` and at the seed's
+    working point (when ``max_energy`` is given), efficiency at ``purity_target`` purity."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels).astype(bool)
+    eff, pur = efficiency_purity(scores > cut, labels)
+    out = {
+        "n_edges": int(len(scores)),
+        "n_true": int(labels.sum()),
+        "auc": roc_auc(scores, labels),
+        "cut": float(cut),
+        "efficiency_at_cut": eff,
+        "purity_at_cut": pur,
+        f"efficiency_at_purity_{purity_target:g}": efficiency_at_purity(scores, labels, purity_target),
+    }
+    if max_energy is not None:
+        wp_eff, wp_pur = efficiency_purity(working_point(scores, max_energy), labels)
+        out["efficiency_at_wp"] = wp_eff
+        out["purity_at_wp"] = wp_pur
+    return out

@@ -112,7 +112,14 @@ class GeometricLinker:
         _, self.sigma_r, self.sigma_angle, self.sigma_energy = best
         s = self._combine(dr, ang, en, self.sigma_r, self.sigma_angle, self.sigma_energy)
         self.cut = _best_youden_cut(s, labels)
-        log.info("baseline fitted: train AUC %.4f, %s", best[0], self.params())
+        log.info(
+            "baseline fitted: train AUC %.4f, sigma_r %.3g, sigma_angle %.3g, sigma_energy %s, cut %.3g",
+            best[0],
+            self.sigma_r,
+            self.sigma_angle,
+            self.sigma_energy,
+            self.cut,
+        )
         return self
 
     def params(self) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""Float inference throughput: eager vs TorchScript vs a plain PyG model of the same size.
+
+``run_inference_benchmark(...) -> dict`` measures events/s on CPU (one event per call, as in
+CMSSW) at PU0-like and PU200-like graph sizes, and GPU latency when CUDA is available.  Graphs are
+random with the requested sizes (the model's cost depends only on N and E), or come from a
+dataset folder.  Run as a script to print the table::
+
+    python benchmarks/inference.py [--run RUN_DIR] [--seconds 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+#: Typical graph sizes per endcap: (nodes, edges).
+SIZES = {"PU0": (15, 40), "PU200": (3000, 15000)}
+
+
+def _graph(n: int, e: int, node_dim: int, edge_dim: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    return (
+        torch.randn(n, node_dim, generator=gen),
+        torch.randint(0, n, (2, e), generator=gen),
+        torch.randn(e, edge_dim, generator=gen),
+    )
+
+
+def _rate(
+    fn: Callable[[], Any], seconds: float, sync: Callable[[], None] = lambda: None
+) -> dict[str, float]:
+    """Events/s (from the median latency, robust to outliers on a shared machine), mean-based
+    events/s and median latency of ``fn`` over about ``seconds`` (after 10 warm-up calls, which
+    also let the TorchScript profiling executor optimise the graph)."""
+    for _ in range(10):
+        fn()
+    sync()
+    lat: list[float] = []
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end or len(lat) < 5:
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        lat.append(time.perf_counter() - t0)
+    lat.sort()
+    median = lat[len(lat) // 2]
+    return {
+        "events_per_s": 1.0 / median,
+        "events_per_s_mean": len(lat) / sum(lat),
+        "median_ms": 1e3 * median,
+        "calls": len(lat),
+    }
+
+
+def run_inference_benchmark(
+    run_dir: str | Path | None = None,
+    *,
+    sizes: dict[str, tuple[int, int]] | None = None,
+    seconds: float = 2.0,
+    threads: int | None = None,
+    gpu: bool = True,
+) -> dict[str, Any]:
+    """Events/s of eager, TorchScript and the PyG reference for each graph size.
+
+    ``run_dir``: a trained run (default: an untrained model of the default spec with the
+    dataset's usual 19 node / 10 edge features; speed does not depend on the weights).
+    """
+    from ticl_fpga.export.torchscript import script_model
+    from ticl_fpga.model.gnn import build_float_model
+    from ticl_fpga.model.pyg_reference import from_gnn
+    from ticl_fpga.model.spec import GNNSpec
+
+    if threads:
+        torch.set_num_threads(threads)
+    if run_dir is not None:
+        from ticl_fpga.train.fit import load_trained_model
+
+        model = load_trained_model(run_dir)
+    else:
+        model = build_float_model(GNNSpec(node_dim=19, edge_dim=10)).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    spec = model.spec
+    scripted = script_model(model)
+    pyg = from_gnn(model)
+    sizes = sizes or SIZES
+    result: dict[str, Any] = {
+        "spec": spec.model_dump(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "seconds_per_point": seconds,
+        "cpu_results": {},
+    }
+    with torch.inference_mode():
+        for name, (n, e) in sizes.items():
+            x, ei, ea = _graph(n, e, spec.node_dim, spec.edge_dim)
+            xn, ean = model.normalize(x, ea)
+            row = {
+                "nodes": n,
+                "edges": e,
+                "eager": _rate(partial(model, x, ei, ea), seconds),
+                "torchscript": _rate(partial(scripted, x, ei, ea), seconds),
+                "pyg_reference": _rate(partial(pyg, xn, ei, ean), seconds),
+            }
+            row["torchscript_over_eager"] = (
+                row["torchscript"]["events_per_s"] / row["eager"]["events_per_s"]
+            )
+            row["eager_over_pyg"] = (
+                row["eager"]["events_per_s"] / row["pyg_reference"]["events_per_s"]
+            )
+            row["torchscript_over_pyg"] = (
+                row["torchscript"]["events_per_s"] / row["pyg_reference"]["events_per_s"]
+            )
+            result["cpu_results"][name] = row
+        if gpu and torch.cuda.is_available():
+            dev = torch.device("cuda")
+            scripted_gpu = scripted.to(dev)
+            model_gpu = model.to(dev)
+            result["gpu"] = torch.cuda.get_device_name(dev)
+            result["gpu_results"] = {}
+            for name, (n, e) in sizes.items():
+                x, ei, ea = (t.to(dev) for t in _graph(n, e, spec.node_dim, spec.edge_dim))
+                result["gpu_results"][name] = {
+                    "nodes": n,
+                    "edges": e,
+                    "eager": _rate(partial(model_gpu, x, ei, ea), seconds, torch.cuda.synchronize),
+                    "torchscript": _rate(
+                        partial(scripted_gpu, x, ei, ea), seconds, torch.cuda.synchronize
+                    ),
+                }
+    return result
+
+
+def format_table(res: dict[str, Any]) -> str:
+    lines = [
+        f"float inference, {res['parameters']} parameters, {res['threads']} CPU threads, torch {res['torch']}",
+        f"{'size':8s} {'N':>6s} {'E':>7s} {'eager ev/s':>11s} {'TS ev/s':>10s} {'PyG ev/s':>10s} "
+        f"{'TS/eager':>9s} {'eager/PyG':>10s}",
+    ]
+    for name, r in res["cpu_results"].items():
+        lines.append(
+            f"{name:8s} {r['nodes']:6d} {r['edges']:7d} {r['eager']['events_per_s']:11.1f} "
+            f"{r['torchscript']['events_per_s']:10.1f} {r['pyg_reference']['events_per_s']:10.1f} "
+            f"{r['torchscript_over_eager']:9.2f} {r['eager_over_pyg']:10.2f}"
+        )
+    for name, r in res.get("gpu_results", {}).items():
+        lines.append(
+            f"GPU {res['gpu']} {name}: eager {r['eager']['median_ms']:.3f} ms, "
+            f"TorchScript {r['torchscript']['median_ms']:.3f} ms median latency"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", help="trained run folder (default: untrained default-size model)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per point")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--json", help="also write the result dict here")
+    args = parser.parse_args(argv)
+    res = run_inference_benchmark(args.run, seconds=args.seconds, threads=args.threads)
+    print(format_table(res))
+    if args.json:
+        from ticl_fpga.io import write_json
+
+        write_json(args.json, res)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""``ticl-fpga train``: train the float GNN on a dataset folder into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the float edge-classifier GNN (Lightning; resumable, DDP-capable)",
+        description="Train the float GNN on DATASET and write RUN_DIR (model.pt, checkpoints, "
+        "config with provenance).  Re-running on an existing RUN_DIR resumes from its last checkpoint.",
+    )
+    p.add_argument("dataset", help="dataset folder (ticl-fpga data build)")
+    p.add_argument("-o", "--output", required=True, help="run folder")
+    p.add_argument(
+        "--config", help="TrainConfig YAML or a built-in name: default, quick (default: default)"
+    )
+    p.add_argument("--epochs", type=int, help="override the config's epochs")
+    p.add_argument("--batch-size", type=int, help="override the config's batch_size")
+    p.add_argument("--lr", type=float, help="override the config's lr")
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--devices", type=int, help="number of devices/processes (DDP when > 1)")
+    p.add_argument("--strategy", choices=["auto", "ddp", "ddp_spawn"], help="Lightning strategy")
+    p.add_argument(
+        "--accelerator", choices=["cpu", "gpu", "cuda", "auto"], help="default: config (cpu)"
+    )
+    p.add_argument("--threads", type=int, help="torch threads per process")
+    p.add_argument(
+        "--no-resume", action="store_true", help="ignore existing checkpoints in RUN_DIR"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ticl_fpga.train.config import TrainConfig, load_train_config
+    from ticl_fpga.train.fit import fit
+
+    cfg = load_train_config(args.config or "default")
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "devices": args.devices,
+        "strategy": args.strategy,
+        "accelerator": args.accelerator,
+        "num_threads": args.threads,
+    }
+    raw = cfg.model_dump()
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    if args.no_progress:
+        raw["progress_bar"] = False
+    cfg = TrainConfig.from_dict(raw, source="command line")
+    run = fit(args.dataset, cfg, args.output, resume=not args.no_resume)
+    sys.stdout.write(f"{run}\n")
+    return 0

@@ -1,0 +1,223 @@
+"""Evaluate a trained run on a dataset split: GNN vs geometric baseline, JSON + markdown + PNG plots.
+
+Output folder (default ``RUN_DIR/eval-<split>``)::
+
+    summary.json   edge-level and event-level metrics of every linker, baseline parameters, provenance
+    report.md      the same as tables
+    edges.npz      per-edge GNN and baseline scores, truth, working-point energy, event index
+    roc.png, scores.png, efficiency_vs_energy.png, purity_vs_energy.png, efficiency_vs_eta.png
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ticl_fpga.config import provenance
+from ticl_fpga.errors import InputError
+from ticl_fpga.io import atomic_path, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+#: Linkers compared in the event-level tables, in display order.
+EVENT_ROWS = ("gnn_wp", "gnn_cut", "baseline", "no_merge", "truth")
+ROW_LABELS = {
+    "gnn_wp": "GNN (seed working point)",
+    "gnn_cut": "GNN (fixed cut)",
+    "baseline": "geometric baseline",
+    "no_merge": "no merging",
+    "truth": "truth links (ceiling)",
+}
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    dataset_dir: str | Path,
+    split: str = "test",
+    out_dir: str | Path | None = None,
+    *,
+    cut: float | None = None,
+    device: str = "cpu",
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Score ``split`` of ``dataset_dir`` with the run's model and the baseline; write the report.
+
+    The baseline is fitted on the dataset's train split.  Returns the summary dict (also
+    ``summary.json``).  ``cut`` defaults to the run config's ``cut``.
+    """
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.evaluate.events import (
+        event_metrics,
+        fixed_cut,
+        no_links,
+        seed_working_point,
+        truth_links,
+    )
+    from ticl_fpga.evaluate.metrics import edge_summary
+    from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
+    from ticl_fpga.model.baseline import GeometricLinker
+    from ticl_fpga.train.fit import load_run, load_trained_model
+
+    run_dir, dataset_dir = Path(run_dir), Path(dataset_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir / f"eval-{split}"
+    payload = load_run(run_dir)
+    model = load_trained_model(run_dir)
+    ds = load_dataset(dataset_dir)
+    for key in ("node_features", "edge_features"):
+        if list(getattr(ds, key)) != list(payload[key]):
+            raise InputError(
+                dataset_dir / "meta.json",
+                f"features differ from the model's ({run_dir})",
+                field=key,
+            )
+    graphs = ds.split(split)
+    if not graphs:
+        raise InputError(dataset_dir, f"split '{split}' is empty")
+    cut = float(payload["config"].get("cut", 0.5) if cut is None else cut)
+
+    log.info("scoring %d %s events", len(graphs), split)
+    gnn = predict_scores(model, graphs, device=device)
+    baseline = GeometricLinker(edge_features=tuple(ds.edge_features)).fit(ds.split("train"))
+    base = baseline.scores(graphs)
+    eg, eb = edge_arrays(graphs, gnn), edge_arrays(graphs, base)
+
+    edge = {
+        "gnn": edge_summary(eg.scores, eg.labels, eg.max_energy, cut=cut),
+        "baseline": edge_summary(eb.scores, eb.labels, cut=baseline.cut),
+    }
+    event = {
+        "gnn_wp": event_metrics(graphs, gnn, seed_working_point()),
+        "gnn_cut": event_metrics(graphs, gnn, fixed_cut(cut)),
+        "baseline": event_metrics(graphs, base, fixed_cut(baseline.cut)),
+        "no_merge": event_metrics(graphs, gnn, no_links),
+        "truth": event_metrics(graphs, gnn, truth_links),
+    }
+    summary: dict[str, Any] = {
+        "run": run_dir.name,
+        "dataset": dataset_dir.name,
+        "split": split,
+        "n_events": len(graphs),
+        "cut": cut,
+        "edge": edge,
+        "event": event,
+        "baseline": baseline.params(),
+        "gnn_beats_baseline": bool(edge["gnn"]["auc"] > edge["baseline"]["auc"]),
+        "provenance": provenance(),
+    }
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "edges.npz", suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                gnn=eg.scores,
+                baseline=eb.scores,
+                labels=eg.labels,
+                max_energy=eg.max_energy,
+                event=eg.event,
+            )
+    if plots:
+        summary["plots"] = [p.name for p in write_plots(out, eg, eb, event)]
+    write_json(out / "summary.json", summary)
+    write_text(out / "report.md", format_report(summary))
+    log.info(
+        "GNN AUC %.4f vs baseline %.4f; event efficiency %.3f (baseline %.3f) -> %s",
+        edge["gnn"]["auc"],
+        edge["baseline"]["auc"],
+        event["gnn_wp"]["efficiency"],
+        event["baseline"]["efficiency"],
+        out,
+    )
+    return summary
+
+
+def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
+    from ticl_fpga.evaluate.plots import plot_binned, plot_roc, plot_scores
+
+    rows = {ROW_LABELS[k]: event[k] for k in ("gnn_wp", "baseline", "no_merge", "truth")}
+    return [
+        plot_roc(
+            {"GNN": (eg.scores, eg.labels), "geometric baseline": (eb.scores, eb.labels)},
+            out / "roc.png",
+        ),
+        plot_scores(eg.scores, eg.labels, out / "scores.png", title="GNN"),
+        plot_scores(eb.scores, eb.labels, out / "scores_baseline.png", title="Geometric baseline"),
+        plot_binned(
+            {k: v["efficiency_vs_energy"] for k, v in rows.items()},
+            out / "efficiency_vs_energy.png",
+            xlabel="sim particle energy [GeV]",
+            ylabel="energy efficiency",
+            logx=True,
+        ),
+        plot_binned(
+            {k: v["purity_vs_energy"] for k, v in rows.items()},
+            out / "purity_vs_energy.png",
+            xlabel="sim particle energy [GeV]",
+            ylabel="purity",
+            logx=True,
+        ),
+        plot_binned(
+            {k: v["efficiency_vs_eta"] for k, v in rows.items()},
+            out / "efficiency_vs_eta.png",
+            xlabel="sim particle |eta|",
+            ylabel="energy efficiency",
+        ),
+    ]
+
+
+def _f(x: Any, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+def format_report(summary: dict[str, Any]) -> str:
+    """Markdown tables of a summary from :func:`evaluate_run`."""
+    e, ev = summary["edge"], summary["event"]
+    lines = [
+        f"# Evaluation of `{summary['run']}` on `{summary['dataset']}` ({summary['split']}, "
+        f"{summary['n_events']} events)",
+        "",
+        "## Edge level",
+        "",
+        "| linker | AUC | cut | efficiency @ cut | purity @ cut | efficiency @ WP | purity @ WP | efficiency @ 90% purity |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, label in (("gnn", "GNN"), ("baseline", "geometric baseline")):
+        r = e[name]
+        lines.append(
+            f"| {label} | {_f(r['auc'])} | {_f(r['cut'], 3)} | {_f(r['efficiency_at_cut'])} | "
+            f"{_f(r['purity_at_cut'])} | {_f(r.get('efficiency_at_wp'))} | {_f(r.get('purity_at_wp'))} | "
+            f"{_f(r.get('efficiency_at_purity_0.9'))} |"
+        )
+    verdict = "beats" if summary["gnn_beats_baseline"] else "does NOT beat"
+    lines += ["", f"The GNN {verdict} the geometric baseline in edge ROC AUC.", ""]
+    lines += [
+        "## Event level (merged tracksters per sim particle)",
+        "",
+        "| linker | efficiency | purity | good (eff & pur >= 0.9) | merged | fake merges | fake fraction |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key in EVENT_ROWS:
+        r = ev[key]
+        lines.append(
+            f"| {ROW_LABELS[key]} | {_f(r['efficiency'])} | {_f(r['purity'])} | {_f(r['good_fraction'])} | "
+            f"{r['merged']} | {r['fake']} | {_f(r['fake_fraction'])} |"
+        )
+    for var, unit in (("energy", " GeV"), ("eta", "")):
+        lines += ["", f"### Efficiency versus {'energy' if var == 'energy' else 'abs(eta)'}", ""]
+        bins = ev["gnn_wp"][f"efficiency_vs_{var}"]["edges"]
+        header = [f"{lo:g}-{hi:g}{unit}" for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
+        lines.append("| linker | " + " | ".join(header) + " |")
+        lines.append("|---" * (len(header) + 1) + "|")
+        for key in EVENT_ROWS:
+            b = ev[key][f"efficiency_vs_{var}"]
+            cells = [f"{_f(m, 3)} ({c})" for m, c in zip(b["mean"], b["count"], strict=True)]
+            lines.append(f"| {ROW_LABELS[key]} | " + " | ".join(cells) + " |")
+    if summary.get("plots"):
+        lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in summary["plots"]]
+    return "\n".join(lines) + "\n"

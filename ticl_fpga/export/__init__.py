@@ -1,0 +1,1 @@
+"""Export of the float model for CMSSW: TorchScript (``torchscript.py``) and ONNX (``onnx.py``)."""

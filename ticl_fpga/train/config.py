@@ -1,0 +1,98 @@
+"""Typed training configuration (architecture sizes, optimiser, loss, loop, devices) read from YAML."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ticl_fpga.config import StrictModel
+from ticl_fpga.errors import ConfigError
+from ticl_fpga.model.spec import Aggregation, GNNSpec
+
+#: Named configs shipped with the package (``ticl_fpga/train/<name>.yaml``).
+BUILTIN_CONFIGS = ("default", "quick")
+
+
+class TrainConfig(StrictModel):
+    """Everything a training run needs besides the dataset; saved in the run folder.
+
+    The input dimensions of the :class:`GNNSpec` come from the dataset, the rest from here.
+    """
+
+    # architecture (GNNSpec fields except the input dimensions)
+    node_hidden: int = Field(64, gt=0)
+    edge_hidden: int = Field(32, gt=0)
+    head_hidden: int = Field(32, gt=0)
+    niters: int = Field(4, ge=0, le=16)
+    aggr: Aggregation = "sum"
+
+    # optimiser and loss
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    focal_alpha: float = Field(0.25, le=1.0, description="positive-class weight; < 0 disables it")
+    focal_gamma: float = Field(2.0, ge=0)
+
+    # loop
+    epochs: int = Field(30, gt=0)
+    batch_size: int = Field(16, gt=0, description="events per batch")
+    patience: int = Field(5, ge=1, description="early-stopping patience in epochs (on val_loss)")
+    seed: int = 0
+    deterministic: bool = True
+    gradient_clip: float | None = Field(1.0, gt=0)
+    num_workers: int = Field(0, ge=0)
+    progress_bar: bool = True
+
+    # devices
+    accelerator: Literal["cpu", "gpu", "cuda", "auto"] = "cpu"
+    devices: int = Field(1, ge=1)
+    strategy: Literal["auto", "ddp", "ddp_spawn"] = "auto"
+    num_threads: int | None = Field(
+        None, gt=0, description="torch intra-op threads per process (None: leave torch's default)"
+    )
+
+    # evaluation
+    cut: float = Field(0.5, gt=0, lt=1, description="score cut for the fixed-cut metrics")
+
+    def spec(self, *, node_dim: int, edge_dim: int) -> GNNSpec:
+        """The model spec for a dataset with these input dimensions."""
+        return GNNSpec(
+            node_dim=node_dim,
+            edge_dim=edge_dim,
+            node_hidden=self.node_hidden,
+            edge_hidden=self.edge_hidden,
+            head_hidden=self.head_hidden,
+            niters=self.niters,
+            aggr=self.aggr,
+        )
+
+
+def load_train_config(name_or_path: str | Path | None) -> TrainConfig:
+    """A built-in config by name (``default``, ``quick``), a YAML file, or the defaults for None.
+
+    A saved run config (``train_config.yaml`` with provenance) is accepted too.
+    """
+    if name_or_path is None:
+        return TrainConfig()
+    text = str(name_or_path)
+    if text in BUILTIN_CONFIGS:
+        path = Path(str(resources.files("ticl_fpga.train").joinpath(f"{text}.yaml")))
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(
+                f"{path}: no such training config (built-in names: {', '.join(BUILTIN_CONFIGS)})"
+            )
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if isinstance(raw, dict) and "config" in raw and "provenance" in raw:
+        raw = raw["config"]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of config fields")
+    return TrainConfig.from_dict(raw, source=str(path))

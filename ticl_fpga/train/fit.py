@@ -1,0 +1,285 @@
+"""The training loop: dataset folder + TrainConfig -> run folder with ``model.pt`` and checkpoints.
+
+A run folder holds::
+
+    train_config.yaml   the TrainConfig, dataset scalers and feature names, with provenance
+    checkpoints/        Lightning checkpoints (best by val_loss, and last.ckpt for resuming)
+    logs/               CSV metrics per epoch (train_loss, val_loss, val_auc)
+    model.pt            the best weights as a plain state_dict + spec + config (load_trained_model)
+
+Calling :func:`fit` again on the same folder resumes from ``checkpoints/last.ckpt``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ticl_fpga.config import provenance
+from ticl_fpga.errors import InputError
+from ticl_fpga.io import atomic_path
+from ticl_fpga.model.gnn import EdgeClassifierGNN, build_float_model
+from ticl_fpga.model.spec import GNNSpec
+from ticl_fpga.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.pt"
+CONFIG_FILE = "train_config.yaml"
+CHECKPOINT_DIR = "checkpoints"
+MODEL_FORMAT = "ticl-fpga/float-model/1"
+
+
+def _slim(graphs: Sequence[Any]) -> list:
+    """Only the tensors training needs, so batching does not carry per-particle truth."""
+    from torch_geometric.data import Data
+
+    return [Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr, y=g.y) for g in graphs]
+
+
+def _check_graphs(graphs: Sequence[Any], spec: GNNSpec, where: str) -> None:
+    for i, g in enumerate(graphs):
+        if g.x.dim() != 2 or g.x.size(1) != spec.node_dim:
+            raise InputError(
+                where, f"event {i}: x has shape {tuple(g.x.shape)}, expected [N, {spec.node_dim}]"
+            )
+        if g.edge_attr.dim() != 2 or g.edge_attr.size(1) != spec.edge_dim:
+            raise InputError(
+                where,
+                f"event {i}: edge_attr has shape {tuple(g.edge_attr.shape)}, expected [E, {spec.edge_dim}]",
+            )
+
+
+def scalers_of(ds: Any) -> dict[str, np.ndarray]:
+    """The dataset's feature scalers, with zero standard deviations replaced by one."""
+    sc = ds.scalers
+    out = {}
+    for key in ("node_mean", "node_std", "edge_mean", "edge_std"):
+        if key not in sc:
+            raise InputError("meta.json", "missing scaler", field=f"scalers.{key}")
+        arr = np.asarray(sc[key], dtype=np.float32)
+        if key.endswith("std"):
+            arr = np.where(arr > 0, arr, 1.0).astype(np.float32)
+        out[key] = arr
+    return out
+
+
+class EpochShuffleSampler(torch.utils.data.Sampler[int]):
+    """Random order that depends only on (seed, epoch): a resumed run sees the same batches.
+
+    Lightning calls :meth:`set_epoch` at every epoch start (as for ``DistributedSampler``, which
+    it substitutes under DDP and which is seeded the same way).
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=gen).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
+def fit(
+    dataset_dir: str | Path,
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = True,
+    callbacks: Sequence[Any] = (),
+) -> Path:
+    """Train a float GNN on ``dataset_dir`` and write the run folder ``out_dir``; return it.
+
+    If ``out_dir/checkpoints/last.ckpt`` exists and ``resume`` is true, training continues from
+    it (optimizer, scheduler, early-stopping state and epoch included).  ``callbacks`` are extra
+    Lightning callbacks.  Works with ``cfg.devices > 1`` (DDP); only rank 0 writes ``model.pt``.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+    from torch_geometric.loader import DataLoader
+
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.train.lightning_module import EdgeClassifierModule
+
+    run_dir = Path(out_dir)
+    dataset_dir = Path(dataset_dir)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    ds = load_dataset(dataset_dir)
+    train_graphs, val_graphs = ds.split("train"), ds.split("val")
+    if not train_graphs:
+        raise InputError(dataset_dir, "the train split is empty")
+    if not val_graphs:
+        raise InputError(dataset_dir, "the val split is empty (early stopping needs it)")
+    spec = cfg.spec(node_dim=len(ds.node_features), edge_dim=len(ds.edge_features))
+    _check_graphs(train_graphs, spec, str(dataset_dir / "train.pt"))
+    _check_graphs(val_graphs, spec, str(dataset_dir / "val.pt"))
+    scalers = scalers_of(ds)
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_float_model(spec)
+    model.set_scalers(**scalers)
+    module = EdgeClassifierModule(
+        model=model,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        focal_alpha=cfg.focal_alpha,
+        focal_gamma=cfg.focal_gamma,
+        epochs=cfg.epochs,
+    )
+    n_params = sum(p.numel() for p in model.parameters())
+    ckpt_dir = run_dir / CHECKPOINT_DIR
+    extra = {
+        "dataset": dataset_dir.name,
+        "node_features": list(ds.node_features),
+        "edge_features": list(ds.edge_features),
+        "scalers": {k: v.tolist() for k, v in scalers.items()},
+        "spec": spec.model_dump(),
+    }
+    if _is_rank_zero():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / CONFIG_FILE, **extra)
+        log.info(
+            "training %d parameters on %d events (%d validation) -> %s",
+            n_params,
+            len(train_graphs),
+            len(val_graphs),
+            run_dir,
+        )
+
+    train_set = _slim(train_graphs)
+    # one process: our (seed, epoch) sampler; DDP: Lightning's DistributedSampler (also seeded)
+    order = (
+        {"shuffle": True}
+        if cfg.devices > 1
+        else {"sampler": EpochShuffleSampler(len(train_set), cfg.seed)}
+    )
+    train_loader = DataLoader(
+        train_set, batch_size=cfg.batch_size, num_workers=cfg.num_workers, **order
+    )
+    val_loader = DataLoader(
+        _slim(val_graphs), batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers
+    )
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="best-{epoch:03d}",
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+        save_last=True,
+    )
+    early = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience)
+    n_batches = max(1, -(-len(train_graphs) // (cfg.batch_size * cfg.devices)))
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        deterministic=cfg.deterministic,
+        gradient_clip_val=cfg.gradient_clip,
+        callbacks=[checkpoint, early, *callbacks],
+        logger=CSVLogger(save_dir=run_dir, name="logs"),
+        enable_progress_bar=cfg.progress_bar,
+        enable_model_summary=False,
+        log_every_n_steps=min(50, n_batches),
+        default_root_dir=run_dir,
+    )
+    last = ckpt_dir / "last.ckpt"
+    ckpt_path = "last" if resume and last.is_file() else None
+    if ckpt_path:
+        log.info("resuming from %s", last)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+
+    if trainer.is_global_zero:
+        best_path = checkpoint.best_model_path
+        if best_path and Path(best_path).is_file():
+            state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+            module.load_state_dict(state)
+            log.info(
+                "best checkpoint %s (val_loss %.4g)",
+                Path(best_path).name,
+                float(checkpoint.best_model_score),
+            )
+        best_score = checkpoint.best_model_score
+        save_trained_model(
+            run_dir / MODEL_FILE,
+            module.model.cpu(),
+            cfg,
+            node_features=list(ds.node_features),
+            edge_features=list(ds.edge_features),
+            dataset=dataset_dir.name,
+            best_val_loss=None if best_score is None else float(best_score),
+            epochs_trained=int(trainer.current_epoch),
+        )
+        log.info("wrote %s", run_dir / MODEL_FILE)
+    return run_dir
+
+
+def save_trained_model(
+    path: str | Path,
+    model: EdgeClassifierGNN,
+    cfg: TrainConfig,
+    *,
+    node_features: Sequence[str],
+    edge_features: Sequence[str],
+    **info: Any,
+) -> Path:
+    """Atomically write ``model.pt``: state_dict (scalers included), spec, config, provenance."""
+    payload = {
+        "format": MODEL_FORMAT,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "spec": model.spec.model_dump(),
+        "config": cfg.model_dump(mode="json"),
+        "node_features": list(node_features),
+        "edge_features": list(edge_features),
+        "provenance": provenance(),
+        **info,
+    }
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """The ``model.pt`` payload of a run folder (or of a ``model.pt`` path)."""
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise InputError(path, "no trained model (run `ticl-fpga train` first)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise InputError(path, f"not a readable model file ({exc.__class__.__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise InputError(path, f"not a ticl-fpga float model (expected format {MODEL_FORMAT})")
+    return payload
+
+
+def load_trained_model(run_dir: str | Path) -> EdgeClassifierGNN:
+    """The trained float model of a run folder, in eval mode, scalers baked in."""
+    payload = load_run(run_dir)
+    model = build_float_model(GNNSpec.model_validate(payload["spec"]))
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()
