@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import numpy as np
-import torch
 from torch import nn
 
 from ticl_fpga.errors import ConfigError
@@ -30,55 +28,6 @@ METRICS = (
 )
 
 
-@torch.no_grad()
-def predict(model: nn.Module, graphs: Sequence, *, batch_size: int = 64, device: str = "cpu"):
-    """Sigmoid scores of every edge, concatenated in graph order (eval mode, no gradients)."""
-    from torch_geometric.loader import DataLoader
-
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        for batch in DataLoader(list(graphs), batch_size=batch_size, shuffle=False):
-            batch = batch.to(device)
-            out.append(torch.sigmoid(model(batch.x, batch.edge_index, batch.edge_attr)).cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
-
-
-def edge_max_energy(graphs: Sequence) -> np.ndarray | None:
-    """Larger raw energy of the two tracksters of every edge (``None`` without ``node_energy``)."""
-    parts = []
-    for g in graphs:
-        if getattr(g, "node_energy", None) is None:
-            return None
-        e = g.node_energy
-        parts.append(torch.maximum(e[g.edge_index[0]], e[g.edge_index[1]]).numpy())
-    return np.concatenate(parts) if parts else np.zeros(0)
-
-
-def event_efficiency(graphs: Sequence, scores: np.ndarray) -> tuple[float, float]:
-    """(mean sim-particle energy efficiency, good fraction) at the seed's working point.
-
-    Delegates to :func:`ticl_fpga.evaluate.events.event_metrics` (accepted edges merge tracksters;
-    efficiency = energy of a sim particle captured by its best merged trackster / its energy).
-    NaN when the graphs lack the sim-truth fields.
-    """
-    from ticl_fpga.evaluate.events import event_metrics, seed_working_point
-
-    graphs = list(graphs)
-    if not graphs or any(getattr(g, "node_sim", None) is None for g in graphs):
-        return float("nan"), float("nan")
-    per_graph, offset = [], 0
-    for g in graphs:
-        n_e = int(g.edge_index.size(1))
-        per_graph.append(np.asarray(scores[offset : offset + n_e]))
-        offset += n_e
-    out = event_metrics(graphs, per_graph, seed_working_point())
-    return float(out["efficiency"]), float(out["good_fraction"])
-
-
 def evaluate_model(
     model: nn.Module,
     graphs: Sequence,
@@ -87,23 +36,40 @@ def evaluate_model(
     batch_size: int = 64,
     device: str = "cpu",
 ) -> dict[str, float]:
-    """AUC, efficiency at fixed purity, working-point efficiency/purity and event efficiency."""
+    """AUC, efficiency at fixed purity, working-point efficiency/purity and event efficiency.
+
+    Scores come from :func:`ticl_fpga.evaluate.predict.predict_scores` and the event-level numbers
+    from :func:`ticl_fpga.evaluate.events.event_metrics` at the seed's working point; the model's
+    train/eval mode is restored afterwards (pruning and QAT call this between fine-tuning steps).
+    """
+    from ticl_fpga.evaluate.events import event_metrics, seed_working_point
+    from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
+
     graphs = list(graphs)
-    scores = predict(model, graphs, batch_size=batch_size, device=device)
-    labels = torch.cat([g.y for g in graphs]).numpy() if graphs else np.zeros(0)
-    max_e = edge_max_energy(graphs)
-    accepted = scores > 0.5 if max_e is None else working_point(scores, max_e)
-    eff, pur = efficiency_purity(accepted, labels)
-    ev_eff, ev_good = event_efficiency(graphs, scores)
+    was_training = model.training
+    try:
+        per_graph = predict_scores(model, graphs, batch_size=batch_size, device=device)
+    finally:
+        model.train(was_training)
+    edges = edge_arrays(graphs, per_graph)
+    accepted = working_point(edges.scores, edges.max_energy)
+    eff, pur = efficiency_purity(accepted, edges.labels)
+    if graphs and all(getattr(g, "node_sim", None) is not None for g in graphs):
+        ev = event_metrics(graphs, per_graph, seed_working_point())
+        ev_eff, ev_good = float(ev["efficiency"]), float(ev["good_fraction"])
+    else:
+        ev_eff = ev_good = float("nan")
     return {
-        "auc": roc_auc(scores, labels),
-        "edge_efficiency_at_purity": efficiency_at_purity(scores, labels, purity=purity),
+        "auc": roc_auc(edges.scores, edges.labels),
+        "edge_efficiency_at_purity": efficiency_at_purity(
+            edges.scores, edges.labels, purity=purity
+        ),
         "purity_level": float(purity),
         "efficiency": eff,
         "purity": pur,
         "event_efficiency": ev_eff,
         "event_good_fraction": ev_good,
-        "n_edges": int(labels.size),
+        "n_edges": int(edges.labels.size),
         "n_graphs": len(graphs),
     }
 

@@ -3,14 +3,11 @@
 ``run_inference_benchmark(...) -> dict`` measures events/s on CPU (one event per call, as in
 CMSSW) at PU0-like and PU200-like graph sizes, and GPU latency when CUDA is available.  Graphs are
 random with the requested sizes (the model's cost depends only on N and E), or come from a
-dataset folder.  Run as a script to print the table::
-
-    python benchmarks/inference.py [--run RUN_DIR] [--seconds 2] [--json out.json]
+dataset folder.  ``ticl-fpga bench`` runs it with the other benchmarks.
 """
 
 from __future__ import annotations
 
-import argparse
 import platform
 import time
 from collections.abc import Callable
@@ -20,8 +17,9 @@ from typing import Any
 
 import torch
 
-#: Typical graph sizes per endcap: (nodes, edges).
-SIZES = {"PU0": (15, 40), "PU200": (3000, 15000)}
+#: Graph sizes per event (both endcaps), (nodes, edges): the mean sizes that
+#: ``ticl-fpga data build`` reports for the synthetic close-by gun at PU 0 and PU 200.
+SIZES = {"PU0": (13, 36), "PU200": (815, 3300)}
 
 
 def _graph(n: int, e: int, node_dim: int, edge_dim: int, seed: int = 0):
@@ -158,23 +156,3 @@ def format_table(res: dict[str, Any]) -> str:
             f"TorchScript {r['torchscript']['median_ms']:.3f} ms median latency"
         )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", help="trained run folder (default: untrained default-size model)")
-    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per point")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--json", help="also write the result dict here")
-    args = parser.parse_args(argv)
-    res = run_inference_benchmark(args.run, seconds=args.seconds, threads=args.threads)
-    print(format_table(res))
-    if args.json:
-        from ticl_fpga.io import write_json
-
-        write_json(args.json, res)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

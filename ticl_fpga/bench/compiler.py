@@ -1,0 +1,86 @@
+"""Compiler benchmark: QONNX export, hls4ml conversion + C-simulation compile, C-simulation rate."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def compiler_benchmark(
+    work: str | Path,
+    *,
+    recipe: str = "w6a6",
+    n_graphs: int = 50,
+    node_dim: int = 19,
+    edge_dim: int = 10,
+    n_max: int = 64,
+    e_max: int = 256,
+    qmodel=None,
+) -> dict[str, Any]:
+    """Time the default model (or ``qmodel``) through export, conversion, compile and C simulation."""
+    import torch
+
+    from ticl_fpga.compile.build import HlsBuildConfig, build_hls
+    from ticl_fpga.compile.capacity import Capacity
+    from ticl_fpga.compile.predict import hls_predict
+    from ticl_fpga.compile.to_qonnx import export_qonnx, quantize_inputs
+    from ticl_fpga.model.spec import GNNSpec
+    from ticl_fpga.quantize.qmodel import build_quant_model
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    work = Path(work)
+    if qmodel is None:
+        torch.manual_seed(0)
+        qmodel = build_quant_model(
+            GNNSpec(node_dim=node_dim, edge_dim=edge_dim), load_recipe(recipe)
+        )
+        qmodel.train()
+        with torch.no_grad():
+            for _ in range(4):
+                qmodel(
+                    torch.randn(40, node_dim),
+                    torch.randint(0, 40, (2, 120)),
+                    torch.randn(120, edge_dim),
+                )
+        qmodel.eval()
+    cap = Capacity(n_max=n_max, e_max=e_max)
+    t0 = time.perf_counter()
+    export_qonnx(qmodel, cap, work / "bench.qonnx.onnx")
+    t_export = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hls_model = build_hls(
+        work / "bench.qonnx.onnx", HlsBuildConfig(capacity=cap), work / "bench_hls", compile=False
+    )
+    t_convert = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hls_model.compile()
+    t_compile = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    graphs = []
+    for _ in range(n_graphs):
+        n = int(rng.integers(n_max // 2, n_max + 1))
+        e = int(rng.integers(e_max // 2, e_max + 1))
+        x, ea = quantize_inputs(
+            qmodel, torch.randn(n, node_dim), torch.randn(e, edge_dim), normalized=True
+        )
+        graphs.append((np.asarray(x), rng.integers(0, n, (2, e)), np.asarray(ea)))
+    t0 = time.perf_counter()
+    hls_predict(hls_model, graphs, cap)
+    t_csim = time.perf_counter() - t0
+    out = {
+        "recipe": recipe,
+        "capacity": {"n_max": n_max, "e_max": e_max},
+        "qonnx_export_s": t_export,
+        "hls_conversion_s": t_convert,
+        "csim_compile_s": t_compile,
+        "conversion_plus_compile_s": t_export + t_convert + t_compile,
+        "csim_graphs_per_s": n_graphs / t_csim,
+    }
+    log.info("compiler benchmark: %s", out)
+    return out

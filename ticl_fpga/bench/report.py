@@ -1,0 +1,231 @@
+"""Run every benchmark and write ``results.json``, ``results.md`` and the README table."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from ticl_fpga.config import provenance
+from ticl_fpga.io import write_json, write_text
+
+log = logging.getLogger(__name__)
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def run_benchmarks(
+    out_dir: str | Path,
+    *,
+    quick: bool = False,
+    work: str | Path | None = None,
+    stages: tuple[str, ...] = ("data", "training", "inference", "quantized", "compiler"),
+    readme: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark stages; write JSON + markdown into ``out_dir`` (and the README table)."""
+    import torch
+
+    from ticl_fpga.data.synthetic import tiny_dataset
+
+    out_dir = Path(out_dir)
+    work = Path(work) if work else out_dir / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    res: dict[str, Any] = {
+        "quick": quick,
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "provenance": provenance(),
+    }
+    t_all = time.perf_counter()
+    n_train_events = 200 if quick else 600
+    ds = None
+    if {"training", "quantized"} & set(stages):
+        ds = tiny_dataset(work, n_events=n_train_events, pileup=0, seed=11)
+    if "data" in stages:
+        from ticl_fpga.bench.data import data_benchmark
+
+        res["data"] = data_benchmark(work, n_events=200 if quick else 2000, pileup=200)
+    if "training" in stages:
+        from ticl_fpga.bench.training import training_benchmark
+
+        res["training"] = training_benchmark(ds, work, config="default", epochs=2)
+    if "inference" in stages:
+        from ticl_fpga.bench.inference import run_inference_benchmark
+
+        res["inference"] = run_inference_benchmark(seconds=0.5 if quick else 3.0)
+    if "quantized" in stages:
+        res["quantized"] = _quantized(ds, work, quick)
+    if "compiler" in stages:
+        from ticl_fpga.bench.compiler import compiler_benchmark
+
+        res["compiler"] = compiler_benchmark(work, n_graphs=20 if quick else 100)
+    res["total_seconds"] = time.perf_counter() - t_all
+    write_json(out_dir / "results.json", res)
+    md = markdown(res)
+    write_text(out_dir / "results.md", md)
+    if readme is not None:
+        update_readme(readme, summary_table(res))
+    return res
+
+
+def _quantized(ds, work: Path, quick: bool) -> dict[str, Any]:
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.quantize.benchmark import quantization_benchmark
+    from ticl_fpga.quantize.prune import PruneConfig
+    from ticl_fpga.quantize.qat import QATConfig
+    from ticl_fpga.train.config import load_train_config
+    from ticl_fpga.train.fit import fit
+
+    cfg = load_train_config("quick" if quick else "default")
+    cfg.progress_bar = False
+    run = fit(ds, cfg, work / ("bench_float_quick" if quick else "bench_float"))
+    d = load_dataset(ds)
+    return quantization_benchmark(
+        run,
+        d.split("train"),
+        d.split("val"),
+        d.split("test"),
+        recipe="w6a6",
+        qat=QATConfig(epochs=2 if quick else 4),
+        prune=PruneConfig(finetune_epochs=1 if quick else 2) if quick else None,
+        out_dir=work / "bench_quant",
+    )
+
+
+def _g(d: dict, *keys, fmt: str = "{:.3g}") -> str:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return "–"
+        d = d[k]
+    if d is None:
+        return "–"
+    return fmt.format(d) if isinstance(d, int | float) else str(d)
+
+
+def summary_table(res: dict[str, Any]) -> str:
+    """The headline numbers, one row per measurement (this goes into the README)."""
+    rows = [("measurement", "value", "target")]
+    if "data" in res:
+        d = res["data"]
+        rows += [
+            (f"ntuple reading, PU {d['pileup']} (events/s)", _g(d, "read_events_per_s"), ""),
+            ("graph building, 1 process (events/s)", _g(d, "build_events_per_s_1workers"), ""),
+            (
+                "graph building, 2 processes (events/s)",
+                _g(d, "build_events_per_s_2workers"),
+                "uses both cores",
+            ),
+            (
+                "graph building peak memory per worker (MB)",
+                _g(d, "peak_rss_worker_mb", fmt="{:.0f}"),
+                "bounded",
+            ),
+        ]
+    if "training" in res:
+        rows.append(
+            (
+                f"training, {res['training']['config']} config (graphs/s per epoch)",
+                _g(res, "training", "graphs_per_s"),
+                "",
+            )
+        )
+    if "inference" in res:
+        for size, r in res["inference"]["cpu_results"].items():
+            rows.append(
+                (
+                    f"float inference {size}, eager / TorchScript / PyG (events/s)",
+                    f"{r['eager']['events_per_s']:.0f} / {r['torchscript']['events_per_s']:.0f} / "
+                    f"{r['pyg_reference']['events_per_s']:.0f}",
+                    "",
+                )
+            )
+            rows.append(
+                (
+                    f"float inference {size}, TorchScript / PyG ratio",
+                    f"{r['torchscript_over_pyg']:.2f}",
+                    "",
+                )
+            )
+        for size, r in res["inference"].get("gpu_results", {}).items():
+            rows.append(
+                (
+                    f"GPU latency {size}, TorchScript (ms)",
+                    f"{r['torchscript']['median_ms']:.3f}",
+                    "",
+                )
+            )
+    if "quantized" in res:
+        q = res["quantized"]
+        rows += [
+            ("6-bit AUC / float AUC", f"{q['auc_quant']:.4f} / {q['auc_float']:.4f}", "within 1 %"),
+            (
+                "6-bit event efficiency / float",
+                f"{q['event_efficiency_quant']:.4f} / {q['event_efficiency_float']:.4f}",
+                "within 1 %",
+            ),
+            ("sparsity at the pruning target", f"{q['sparsity']:.2f}", ">= 0.80"),
+            ("BOPs below 16-bit dense", f"{q['bops_ratio_vs_16bit_dense']:.1f}x", ">= 20x"),
+            ("non-zero weights", str(q["nonzero_weights"]), ""),
+        ]
+    if "compiler" in res:
+        c = res["compiler"]
+        rows += [
+            (
+                "QONNX export + hls4ml conversion + C-sim compile (s)",
+                _g(c, "conversion_plus_compile_s", fmt="{:.1f}"),
+                "< 180",
+            ),
+            ("C simulation (graphs/s)", _g(c, "csim_graphs_per_s", fmt="{:.1f}"), ""),
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def markdown(res: dict[str, Any]) -> str:
+    from ticl_fpga.bench.inference import format_table
+
+    parts = [
+        "# ticl-fpga benchmarks",
+        "",
+        f"Written by `ticl-fpga bench` ({'quick' if res['quick'] else 'full'} run, "
+        f"{res['total_seconds']:.0f} s) on {res['machine']['cpu']} with {res['machine']['threads']} torch threads; "
+        f"code {res['provenance']['git']}.  Raw numbers: `results.json`.",
+        "",
+        summary_table(res),
+    ]
+    if "inference" in res:
+        parts += ["", "## Float inference", "", "```", format_table(res["inference"]), "```"]
+    if "quantized" in res:
+        q = res["quantized"]
+        parts += [
+            "",
+            "## Quantized model",
+            "",
+            f"Recipe {q['recipe']}; passed: {q['passed']}.",
+            "BOPs follow Hawks et al. 2021: per layer m n ((1 - f_p) b_a b_w + b_a + b_w + log2 n).",
+            "The additive b_a + b_w + log2 n term is not removed by pruning, which bounds the ratio "
+            "to 16-bit dense for 6-bit models (about 14x at 95 % sparsity).",
+            "",
+            "FPGA estimate: " + str(q.get("fpga")),
+        ]
+    return "\n".join(parts) + "\n"
+
+
+def update_readme(readme: str | Path, table: str) -> None:
+    readme = Path(readme)
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        log.warning("%s has no benchmark markers; README not updated", readme)
+        return
+    write_text(readme, pattern.sub(f"{README_START}\n{table}\n{README_END}", text))
