@@ -180,7 +180,7 @@ def synthesize(hls_model, cfg: HlsBuildConfig) -> dict | None:
 def golden_from_graphs(qonnx_model, graphs, *, on_grid: bool = False) -> dict:
     """Golden vectors for ``tb_data``: graphs that fit the capacity, padded, with QONNX logits."""
     from ticl_fpga.compile.capacity import pad_graph
-    from ticl_fpga.compile.predict import _arrays, quantize_array
+    from ticl_fpga.compile.predict import _arrays, to_input_grid
     from ticl_fpga.compile.to_qonnx import execute_qonnx, load_qonnx, model_metadata
 
     qonnx_model = load_qonnx(qonnx_model)
@@ -192,14 +192,7 @@ def golden_from_graphs(qonnx_model, graphs, *, on_grid: bool = False) -> dict:
         if x.shape[0] > capacity.n_max or ei.shape[1] > capacity.e_max:
             continue
         if not on_grid:
-            f32 = np.float32
-            x = (x.astype(f32) - np.asarray(scalers["node_mean"], f32)) / np.asarray(
-                scalers["node_std"], f32
-            )
-            ea = (ea.astype(f32) - np.asarray(scalers["edge_mean"], f32)) / np.asarray(
-                scalers["edge_std"], f32
-            )
-            x, ea = quantize_array(x, types["x"]), quantize_array(ea, types["edge_attr"])
+            x, ea = to_input_grid(x, ea, scalers, types)
         g = pad_graph(x, ei, ea, capacity)
         inputs.append([g.x, g.edge_index, g.edge_attr])
         outputs.append(execute_qonnx(qonnx_model, g.x, g.edge_index, g.edge_attr))

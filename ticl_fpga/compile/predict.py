@@ -28,6 +28,20 @@ def quantize_array(values: np.ndarray, t: Fixed) -> np.ndarray:
     return (np.clip(q, lo, t.max / t.lsb) * t.lsb).astype(np.float64)
 
 
+def to_input_grid(
+    x: np.ndarray, edge_attr: np.ndarray, scalers: dict, types: dict[str, Fixed]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw features -> standardised in float32 (as the model does) -> onto the input grid."""
+    f32 = np.float32
+    x = (x.astype(f32) - np.asarray(scalers["node_mean"], f32)) / np.asarray(
+        scalers["node_std"], f32
+    )
+    ea = (edge_attr.astype(f32) - np.asarray(scalers["edge_mean"], f32)) / np.asarray(
+        scalers["edge_std"], f32
+    )
+    return quantize_array(x, types["x"]), quantize_array(ea, types["edge_attr"])
+
+
 def input_types(hls_model) -> dict[str, Fixed]:
     """The exact input types of a built project (``x``, ``edge_attr``)."""
     out = {}
@@ -111,14 +125,7 @@ def hls_predict(
                 raise InputError(
                     "<graphs>", "raw features need the model's scalers to be quantized"
                 )
-            f32 = np.float32
-            x = (x.astype(f32) - np.asarray(scalers["node_mean"], f32)) / np.asarray(
-                scalers["node_std"], f32
-            )
-            ea = (ea.astype(f32) - np.asarray(scalers["edge_mean"], f32)) / np.asarray(
-                scalers["edge_std"], f32
-            )
-            x, ea = quantize_array(x, types["x"]), quantize_array(ea, types["edge_attr"])
+            x, ea = to_input_grid(x, ea, scalers, types)
         n, e = x.shape[0], ei.shape[1]
         result.sizes.append((n, e))
         result.n_edges += e
