@@ -22,12 +22,12 @@ demo-quick: install
 	$(BIN)/ticl-fpga demo --quick --out runs/demo-quick
 
 test: install
-	$(BIN)/ruff check ticl_fpga tests benchmarks scripts
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 lint: install
-	$(BIN)/ruff check ticl_fpga tests benchmarks scripts
-	$(BIN)/ruff format --check ticl_fpga tests benchmarks scripts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/ticl-fpga bench --out benchmarks

@@ -28,8 +28,14 @@ def efficiency_purity(accepted: np.ndarray, labels: np.ndarray) -> tuple[float, 
     return float(eff), float(pur)
 
 
-def working_point(scores: np.ndarray, max_energy: np.ndarray, *, low: float = 0.5,
-                  high: float = 0.8, energy_split: float = 50.0) -> np.ndarray:
+def working_point(
+    scores: np.ndarray,
+    max_energy: np.ndarray,
+    *,
+    low: float = 0.5,
+    high: float = 0.8,
+    energy_split: float = 50.0,
+) -> np.ndarray:
     """The seed's energy-dependent cut: score > ``low`` below ``energy_split`` GeV, > ``high`` above.
 
     ``max_energy`` is the larger raw energy of the edge's two tracksters (as in CMSSW's
@@ -57,8 +63,14 @@ def efficiency_at_purity(scores: np.ndarray, labels: np.ndarray, purity: float =
     return float(tp[ok].max() / labels.sum()) if ok.any() else 0.0
 
 
-def edge_summary(scores: np.ndarray, labels: np.ndarray, max_energy: np.ndarray | None = None, *,
-                 cut: float = 0.5, purity_target: float = 0.9) -> dict[str, float]:
+def edge_summary(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    max_energy: np.ndarray | None = None,
+    *,
+    cut: float = 0.5,
+    purity_target: float = 0.9,
+) -> dict[str, float]:
     """Edge-level summary of one scorer: AUC, efficiency/purity at ``cut`` and at the seed's
     working point (when ``max_energy`` is given), efficiency at ``purity_target`` purity."""
     scores = np.asarray(scores, dtype=np.float64)
@@ -71,7 +83,9 @@ def edge_summary(scores: np.ndarray, labels: np.ndarray, max_energy: np.ndarray 
         "cut": float(cut),
         "efficiency_at_cut": eff,
         "purity_at_cut": pur,
-        f"efficiency_at_purity_{purity_target:g}": efficiency_at_purity(scores, labels, purity_target),
+        f"efficiency_at_purity_{purity_target:g}": efficiency_at_purity(
+            scores, labels, purity_target
+        ),
     }
     if max_energy is not None:
         wp_eff, wp_pur = efficiency_purity(working_point(scores, max_energy), labels)

@@ -8,7 +8,12 @@ from torch import Tensor
 
 
 def focal_loss(
-    logits: Tensor, targets: Tensor, *, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "mean"
+    logits: Tensor,
+    targets: Tensor,
+    *,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "mean",
 ) -> Tensor:
     """Binary focal loss ``-alpha_t (1 - p_t)^gamma log(p_t)`` computed stably from logits.
 

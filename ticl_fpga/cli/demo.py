@@ -1,0 +1,48 @@
+"""``ticl-fpga demo``: the main job on built-in synthetic data (resumable, with an index page)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole flow on synthetic data: data -> train -> export -> QAT/prune -> hls4ml -> compare",
+        description="Run the main job; re-running the same command resumes from finished stages.",
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
+    p.add_argument("--quick", action="store_true", help="smoke-test sizes (a few minutes)")
+    p.add_argument("--config", type=Path, help="DemoConfig YAML (flags below override it)")
+    p.add_argument("--events", type=int)
+    p.add_argument("--pileup", type=int)
+    p.add_argument(
+        "--recipe", help="quantization recipe in quant/ (w8a8, w6a6, w4a4, mixed) or a path"
+    )
+    p.add_argument(
+        "--target", dest="prune_target", help="pruning target, e.g. edge_efficiency_at_purity-1%%"
+    )
+    p.add_argument("--restart", action="store_true", help="redo every stage")
+    p.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ticl_fpga.demo import DemoConfig, run_demo
+
+    overrides = {
+        k: getattr(args, k)
+        for k in ("events", "pileup", "recipe", "prune_target")
+        if getattr(args, k) is not None
+    }
+    if args.config:
+        base = DemoConfig.from_yaml(args.config).model_dump()
+        cfg = DemoConfig.from_dict({**base, **overrides}, source=str(args.config))
+    elif args.quick:
+        cfg = DemoConfig.quick(**overrides)
+    else:
+        cfg = DemoConfig(**overrides)
+    run_demo(cfg, args.out, restart=args.restart)
+    sys.stdout.write(f"demo finished: {args.out / 'index.md'}\n")
+    return 0

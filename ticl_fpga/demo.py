@@ -1,0 +1,390 @@
+"""The main job: the whole flow on built-in synthetic data, resumable, with an index page.
+
+``run_demo(cfg, out)`` runs the stages in order::
+
+    generate -> graphs -> train -> evaluate -> export -> quantize -> qonnx -> hls -> compare -> index
+
+Each stage writes its artefacts atomically (or resumably, for training) and then a marker
+``stages/<name>.json`` with its duration, outputs and headline numbers; re-running skips stages
+whose marker and outputs exist, so an interrupted run resumes where it stopped and never sees a
+half-written artefact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from ticl_fpga.config import StrictModel, provenance
+from ticl_fpga.errors import ConfigError
+from ticl_fpga.io import write_json, write_text
+
+log = logging.getLogger(__name__)
+
+
+class DemoConfig(StrictModel):
+    """Settings of the main job (``ticl-fpga demo``); ``quick()`` gives the smoke-test sizes."""
+
+    events: int = Field(2000, ge=20)
+    pileup: int = Field(0, ge=0)
+    seed: int = 0
+    train_config: str = "default"
+    epochs: int | None = Field(None, ge=1)
+    recipe: str = "w6a6"
+    prune_target: str = "edge_efficiency_at_purity-1%"
+    prune_schedule: list[float] = [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95]
+    qat_epochs: int = Field(3, ge=0)
+    finetune_epochs: int = Field(2, ge=0)
+    n_max: int = Field(64, ge=2)
+    e_max: int = Field(256, ge=1)
+    golden_graphs: int = Field(8, ge=1)
+    compare_events: int = Field(50, ge=1)
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> DemoConfig:
+        base = dict(
+            events=120,
+            train_config="quick",
+            epochs=4,
+            prune_schedule=[0.5, 0.8],
+            qat_epochs=1,
+            finetune_epochs=1,
+            golden_graphs=4,
+            compare_events=12,
+        )
+        return cls(**{**base, **overrides})
+
+
+@dataclass
+class Stage:
+    name: str
+    title: str
+    run: Callable[[DemoContext], dict[str, Any]]
+
+
+@dataclass
+class DemoContext:
+    cfg: DemoConfig
+    out: Path
+
+    @property
+    def root_file(self) -> Path:
+        return self.out / "data" / "events.root"
+
+    @property
+    def dataset(self) -> Path:
+        return self.out / "data" / "dataset"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.out / "train"
+
+    @property
+    def quant_dir(self) -> Path:
+        return self.out / "quantize"
+
+    @property
+    def qonnx(self) -> Path:
+        return self.out / "fpga" / "gnn.qonnx.onnx"
+
+    @property
+    def hls_dir(self) -> Path:
+        return self.out / "fpga" / "hls"
+
+    @property
+    def torchscript(self) -> Path:
+        return self.out / "export" / "gnn.torchscript.pt"
+
+    def capacity(self):
+        from ticl_fpga.compile.capacity import Capacity
+
+        return Capacity(n_max=self.cfg.n_max, e_max=self.cfg.e_max)
+
+    def hls_config(self):
+        from ticl_fpga.compile.build import HlsBuildConfig
+
+        return HlsBuildConfig(capacity=self.capacity())
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def _generate(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.data.synthetic import GeneratorConfig, generate
+
+    c = ctx.cfg
+    generate(GeneratorConfig(n_events=c.events, pileup=c.pileup, seed=c.seed), ctx.root_file)
+    return {"outputs": [ctx.root_file], "events": c.events, "pileup": c.pileup}
+
+
+def _graphs(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.data.dataset import BuildConfig, build_dataset, load_dataset
+
+    build_dataset([ctx.root_file], ctx.dataset, BuildConfig(workers=2))
+    s = load_dataset(ctx.dataset).summary
+    return {"outputs": [ctx.dataset / "meta.json"], "summary": s}
+
+
+def _train(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.train.config import load_train_config
+    from ticl_fpga.train.fit import fit
+
+    cfg = load_train_config(ctx.cfg.train_config)
+    if ctx.cfg.epochs is not None:
+        cfg.epochs = ctx.cfg.epochs
+    cfg.seed = ctx.cfg.seed
+    fit(ctx.dataset, cfg, ctx.train_dir)
+    return {"outputs": [ctx.train_dir / "model.pt", ctx.train_dir / "train_config.yaml"]}
+
+
+def _evaluate(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.evaluate.report import evaluate_run
+
+    out = ctx.out / "evaluate"
+    s = evaluate_run(ctx.train_dir, ctx.dataset, "test", out)
+    return {
+        "outputs": [out / "report.md", out / "summary.json"],
+        "plots": [str(Path("evaluate") / p) for p in s.get("plots", [])],
+        "gnn_beats_baseline": s.get("gnn_beats_baseline"),
+        "edge": _pick(s.get("edge", {}), ("gnn_wp", "gnn_cut", "baseline")),
+    }
+
+
+def _export(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.export.onnx import export_run_onnx
+    from ticl_fpga.export.torchscript import export_run_torchscript
+
+    onnx = ctx.out / "export" / "gnn.onnx"
+    export_run_torchscript(ctx.train_dir, ctx.torchscript)
+    export_run_onnx(ctx.train_dir, onnx)
+    return {"outputs": [ctx.torchscript, onnx]}
+
+
+def _quantize(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
+    from ticl_fpga.quantize.prune import PruneConfig, parse_target, quantize_and_prune
+    from ticl_fpga.quantize.qat import QATConfig
+    from ticl_fpga.quantize.qmodel import model_recipe
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    c = ctx.cfg
+    ds = load_dataset(ctx.dataset)
+    recipe = load_recipe(c.recipe)
+    target = parse_target(c.prune_target, recipe.prune)
+    result = quantize_and_prune(
+        ctx.train_dir,
+        recipe,
+        ds.split("train"),
+        ds.split("val"),
+        ctx.quant_dir,
+        target=target,
+        config=PruneConfig(schedule=c.prune_schedule, finetune_epochs=c.finetune_epochs),
+        qat=QATConfig(epochs=c.qat_epochs, seed=c.seed),
+    )
+    n, e = mean_graph_size(ds.split("val"))
+    cost = cost_of_model(result.model, model_recipe(result.model), n_nodes=n, n_edges=e)
+    write_json(ctx.quant_dir.parent / "quantize-cost.json", cost)
+    return {
+        "outputs": [ctx.quant_dir / "model.pt", ctx.quant_dir.parent / "quantize-cost.json"],
+        "recipe": recipe.name,
+        "target": target.describe(),
+        "prune": result.summary(),
+        "sparsity": cost["sparsity"],
+        "bops_ratio_vs_16bit_dense": cost["bops_ratio_vs_16bit_dense"],
+    }
+
+
+def _qonnx(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.compile.to_qonnx import export_qonnx
+    from ticl_fpga.quantize.qat import load_quant_model
+
+    export_qonnx(load_quant_model(ctx.quant_dir), ctx.capacity(), ctx.qonnx)
+    return {"outputs": [ctx.qonnx], "capacity": ctx.capacity().model_dump()}
+
+
+def _hls(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.compile.build import build_hls, check_csim, golden_from_graphs, hls_tool
+    from ticl_fpga.data.dataset import load_dataset
+
+    graphs = load_dataset(ctx.dataset).split("test")[: ctx.cfg.golden_graphs]
+    golden = golden_from_graphs(ctx.qonnx, graphs)
+    tmp = ctx.hls_dir.with_name(ctx.hls_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.perf_counter()
+    hls_model = build_hls(ctx.qonnx, ctx.hls_config(), tmp, golden=golden)
+    seconds = time.perf_counter() - t0
+    mismatches = check_csim(hls_model, golden)
+    if mismatches:
+        raise ConfigError(f"{tmp}: C simulation differs from QONNX on {mismatches} golden outputs")
+    shutil.rmtree(ctx.hls_dir, ignore_errors=True)
+    tmp.rename(ctx.hls_dir)
+    tool = hls_tool()
+    return {
+        "outputs": [ctx.hls_dir / "hls_build.yaml"],
+        "golden_graphs": len(golden["inputs"]),
+        "csim_mismatches": mismatches,
+        "build_seconds": seconds,
+        "synthesis": f"ran with {tool}" if tool else "skipped: no vitis_hls/vivado_hls on PATH",
+    }
+
+
+def _compare(ctx: DemoContext) -> dict[str, Any]:
+    from ticl_fpga.compare.compare import compare_models
+    from ticl_fpga.compile.predict import load_hls_project
+    from ticl_fpga.quantize.qat import load_quant_model
+
+    out = ctx.out / "compare"
+    res = compare_models(
+        ctx.torchscript,
+        load_quant_model(ctx.quant_dir),
+        ctx.qonnx,
+        load_hls_project(ctx.hls_dir),
+        ctx.dataset,
+        "test",
+        out,
+        max_events=ctx.cfg.compare_events,
+    )
+    return {
+        "outputs": [out / "report.md"],
+        "summary": _pick(res, ("score_diff", "decision_flips", "bit_mismatches", "event")),
+    }
+
+
+def _pick(d: dict, keys) -> dict:
+    return {k: d[k] for k in keys if k in d}
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("generate", "synthetic TICLDumper ntuple", _generate),
+    Stage("graphs", "graphs, splits and scalers", _graphs),
+    Stage("train", "float GNN training (Lightning, focal loss)", _train),
+    Stage("evaluate", "physics evaluation vs the geometric baseline", _evaluate),
+    Stage("export", "TorchScript and ONNX for CMSSW", _export),
+    Stage("quantize", "Brevitas QAT and magnitude pruning to the target", _quantize),
+    Stage("qonnx", "QONNX export at fixed capacity", _qonnx),
+    Stage("hls", "hls4ml project, C simulation against golden vectors", _hls),
+    Stage("compare", "FPGA vs float comparison", _compare),
+)
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def _marker(out: Path, name: str) -> Path:
+    return out / "stages" / f"{name}.json"
+
+
+def _done(out: Path, name: str) -> dict[str, Any] | None:
+    path = _marker(out, name)
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    if all((out / p).exists() for p in info.get("outputs", [])):
+        return info
+    return None
+
+
+def run_demo(
+    cfg: DemoConfig, out: str | Path, *, restart: bool = False, stages: tuple[Stage, ...] = STAGES
+) -> dict[str, Any]:
+    """Run (or resume) the main job in ``out``; returns every stage's record."""
+    out = Path(out)
+    cfg_path = out / "demo.yaml"
+    if restart and (out / "stages").exists():
+        shutil.rmtree(out / "stages")
+    if cfg_path.exists():
+        import yaml
+
+        saved = yaml.safe_load(cfg_path.read_text()).get("config", {})
+        if saved != cfg.model_dump(mode="json"):
+            raise ConfigError(
+                f"{cfg_path}: this run folder was made with other settings; use another --out, "
+                "or --restart to redo every stage"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(cfg_path)
+    records: dict[str, Any] = {}
+    for i, stage in enumerate(stages, 1):
+        prefix = f"[{i}/{len(stages)}] {stage.name}"
+        info = _done(out, stage.name)
+        if info is not None:
+            log.info("%s: done earlier (%.0f s), skipped", prefix, info["seconds"])
+            records[stage.name] = info
+            continue
+        log.info("%s: %s ...", prefix, stage.title)
+        t0 = time.perf_counter()
+        info = stage.run(DemoContext(cfg, out))
+        info["seconds"] = time.perf_counter() - t0
+        info["outputs"] = [str(Path(p).relative_to(out)) for p in info.get("outputs", [])]
+        write_json(_marker(out, stage.name), info)
+        records[stage.name] = info
+        log.info("%s: done in %.0f s", prefix, info["seconds"])
+    write_text(out / "index.md", index_page(cfg, out, records))
+    return records
+
+
+def index_page(cfg: DemoConfig, out: Path, records: dict[str, Any]) -> str:
+    """Markdown index linking every artefact and plot of the run folder."""
+    total = sum(r.get("seconds", 0) for r in records.values())
+    lines = [
+        "# ticl-fpga demo run",
+        "",
+        f"Settings: `demo.yaml` ({cfg.events} synthetic events, PU {cfg.pileup}, recipe {cfg.recipe}, "
+        f"target `{cfg.prune_target}`); code {provenance()['git']}; stages took {total:.0f} s in all.",
+        "",
+        "| stage | what | time (s) | artefacts |",
+        "|---|---|---|---|",
+    ]
+    for stage in STAGES:
+        r = records.get(stage.name)
+        if r is None:
+            lines.append(f"| {stage.name} | {stage.title} | – | not run |")
+            continue
+        links = ", ".join(f"[`{p}`]({p})" for p in r.get("outputs", []))
+        lines.append(f"| {stage.name} | {stage.title} | {r['seconds']:.0f} | {links} |")
+    lines += ["", "## Results", ""]
+    if "graphs" in records:
+        from ticl_fpga.data.dataset import format_summary
+
+        lines += ["Dataset:", "", "```", format_summary(records["graphs"]["summary"]), "```", ""]
+    if "evaluate" in records:
+        r = records["evaluate"]
+        verdict = "beats" if r.get("gnn_beats_baseline") else "does not beat"
+        lines += [
+            f"The GNN {verdict} the geometric baseline: see [evaluate/report.md](evaluate/report.md).",
+            "",
+        ]
+        lines += [f"![{Path(p).name}]({p})" for p in r.get("plots", [])] + [""]
+    if "quantize" in records:
+        r = records["quantize"]
+        lines += [
+            f"Quantized model ({r['recipe']}, target {r['target']}): sparsity {r['sparsity']:.2f}, "
+            f"BOPs {r['bops_ratio_vs_16bit_dense']:.1f}x below the 16-bit dense model.",
+            "",
+        ]
+    if "hls" in records:
+        r = records["hls"]
+        lines += [
+            f"hls4ml C simulation equals QONNX on all {r['golden_graphs']} golden graphs "
+            f"({r['csim_mismatches']} mismatches); built in {r['build_seconds']:.0f} s; synthesis {r['synthesis']}.",
+            "",
+        ]
+    if "compare" in records:
+        lines += [
+            "FPGA vs float: see [compare/report.md](compare/report.md).",
+            "",
+            "```json",
+            json.dumps(records["compare"].get("summary", {}), indent=2, default=str)[:4000],
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
