@@ -20,8 +20,13 @@ def register(sub) -> None:
         "build", help="write + compile the hls4ml project (synthesis if the tool is on PATH)"
     )
     b.add_argument(
-        "qonnx", type=Path, help="QONNX model from ticl_fpga.compile.to_qonnx.export_qonnx"
+        "qonnx",
+        type=Path,
+        help="QONNX model (export_qonnx), or a quantized run folder (ticl-fpga qat/prune), "
+        "which is exported at --n-max/--e-max first",
     )
+    b.add_argument("--n-max", type=int, default=64, help="node capacity (run folder input)")
+    b.add_argument("--e-max", type=int, default=256, help="edge capacity (run folder input)")
     b.add_argument("--out", type=Path, required=True, help="project directory")
     b.add_argument("--config", type=Path, help="HlsBuildConfig YAML (fields below override it)")
     b.add_argument("--backend", choices=["Vitis", "Vivado"])
@@ -76,6 +81,16 @@ def _build(args: argparse.Namespace) -> int:
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
     from ticl_fpga.errors import InputError
 
+    if args.qonnx.is_dir():
+        from ticl_fpga.compile.capacity import Capacity
+        from ticl_fpga.compile.to_qonnx import export_qonnx
+        from ticl_fpga.quantize.qat import load_quant_model
+
+        qonnx_path = args.out.with_name(args.out.name + ".qonnx.onnx")
+        export_qonnx(
+            load_quant_model(args.qonnx), Capacity(n_max=args.n_max, e_max=args.e_max), qonnx_path
+        )
+        args.qonnx = qonnx_path
     if not args.qonnx.is_file():
         raise InputError(args.qonnx, "no such QONNX model")
     model = load_qonnx(args.qonnx)
@@ -108,28 +123,13 @@ def _build(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ticl_fpga.compile.build import HlsBuildConfig, build_hls
-    from ticl_fpga.compile.predict import hls_predict
+    from ticl_fpga.compile.predict import hls_predict, load_hls_project
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
     from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.errors import InputError
     from ticl_fpga.io import atomic_path
 
-    qonnx_path = args.project / "gnn.qonnx.onnx"
-    cfg_path = args.project / "hls_build.yaml"
-    if not qonnx_path.is_file() or not cfg_path.is_file():
-        raise InputError(
-            args.project,
-            "not a project written by 'ticl-fpga hls build' (gnn.qonnx.onnx/hls_build.yaml)",
-        )
-    import yaml
-
-    cfg = HlsBuildConfig.from_dict(
-        yaml.safe_load(cfg_path.read_text())["config"], source=str(cfg_path)
-    )
-    model = load_qonnx(qonnx_path)
-    capacity, scalers = model_metadata(model)
-    hls_model = build_hls(model, cfg, args.project)
+    hls_model = load_hls_project(args.project)
+    capacity, scalers = model_metadata(load_qonnx(args.project / "gnn.qonnx.onnx"))
     graphs = load_dataset(args.dataset).split(args.split)
     res = hls_predict(
         hls_model,

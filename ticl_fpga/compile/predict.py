@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -157,6 +158,27 @@ def hls_predict(
             100 * result.lost_fraction,
         )
     return result
+
+
+def load_hls_project(project: str | Path):
+    """Re-open a project written by ``ticl-fpga hls build``: rebuild and compile it from its
+    saved QONNX model and build config (hls4ml keeps no loadable model on disk)."""
+    import yaml
+
+    from ticl_fpga.compile.build import HlsBuildConfig, build_hls
+    from ticl_fpga.compile.to_qonnx import load_qonnx
+
+    project = Path(project)
+    qonnx_path, cfg_path = project / "gnn.qonnx.onnx", project / "hls_build.yaml"
+    if not qonnx_path.is_file() or not cfg_path.is_file():
+        raise InputError(
+            project,
+            "not a project written by 'ticl-fpga hls build' (gnn.qonnx.onnx/hls_build.yaml)",
+        )
+    cfg = HlsBuildConfig.from_dict(
+        yaml.safe_load(cfg_path.read_text())["config"], source=str(cfg_path)
+    )
+    return build_hls(load_qonnx(qonnx_path), cfg, project)
 
 
 def trace_compare(
