@@ -253,10 +253,25 @@ def _compare(ctx: DemoContext) -> dict[str, Any]:
         out,
         max_events=ctx.cfg.compare_events,
     )
-    return {
-        "outputs": [out / "report.md"],
-        "summary": _pick(res, ("score_diff", "decision_flips", "bit_mismatches", "event")),
+    keys = (
+        "n_events",
+        "n_edges",
+        "float_device",
+        "bit_exact",
+        "bit_mismatches",
+        "score_difference_fpga_vs_float",
+        "windowing",
+    )
+    summary = _pick(res, keys)
+    summary["score_difference_fpga_vs_float"].pop("histogram", None)
+    summary["decision_flip_fraction"] = {
+        k: v["flip_fraction"] for k, v in res.get("decisions", {}).items() if "flip_fraction" in v
     }
+    summary["event_efficiency"] = {
+        name: {k: ev[k] for k in ("float", "fpga", "efficiency_difference")}
+        for name, ev in res.get("events", {}).items()
+    }
+    return {"outputs": [out / "compare.md", out / "compare.json"], "summary": summary}
 
 
 def _pick(d: dict, keys) -> dict:
@@ -380,7 +395,7 @@ def index_page(cfg: DemoConfig, out: Path, records: dict[str, Any]) -> str:
         ]
     if "compare" in records:
         lines += [
-            "FPGA vs float: see [compare/report.md](compare/report.md).",
+            "FPGA vs float: see [compare/compare.md](compare/compare.md).",
             "",
             "```json",
             json.dumps(records["compare"].get("summary", {}), indent=2, default=str)[:4000],

@@ -1,0 +1,176 @@
+"""FPGA-vs-float comparison on tiny data with a random float model and its calibrated quant twin."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ticl_fpga.compile.capacity import Capacity
+
+CAP = Capacity(n_max=12, e_max=40)  # small: some tiny events get windowed
+
+
+def _models(ds):
+    from ticl_fpga.model.gnn import build_float_model
+    from ticl_fpga.model.spec import GNNSpec
+    from ticl_fpga.quantize.qmodel import (
+        build_quant_model,
+        finalize_calibration,
+        load_float_weights,
+    )
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    torch.manual_seed(0)
+    spec = GNNSpec(
+        node_dim=len(ds.node_features),
+        edge_dim=len(ds.edge_features),
+        node_hidden=8,
+        edge_hidden=6,
+        head_hidden=4,
+        niters=1,
+    )
+    fmodel = build_float_model(spec)
+    sc = ds.scalers
+    fmodel.set_scalers(sc["node_mean"], sc["node_std"], sc["edge_mean"], sc["edge_std"])
+    qmodel = build_quant_model(spec, load_recipe("w8a8"))
+    load_float_weights(qmodel, fmodel.state_dict())
+    qmodel.train()
+    with torch.no_grad():
+        for g in ds.split("train"):
+            qmodel(g.x, g.edge_index, g.edge_attr)
+    finalize_calibration(qmodel)
+    return fmodel.eval(), qmodel.eval()
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_ds, tmp_path_factory):
+    from ticl_fpga.compile.build import HlsBuildConfig, build_hls
+    from ticl_fpga.compile.to_qonnx import export_qonnx
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.export.torchscript import export_torchscript
+
+    tmp = tmp_path_factory.mktemp("compare")
+    ds = load_dataset(tiny_ds)
+    fmodel, qmodel = _models(ds)
+    ts = export_torchscript(fmodel, tmp / "float.pt")
+    qonnx = export_qonnx(qmodel, CAP, tmp / "gnn.onnx")
+    hls_model = build_hls(qonnx, HlsBuildConfig(capacity=CAP, synth=False), tmp / "prj")
+    return fmodel, qmodel, tmp / "gnn.onnx", hls_model, ts, tmp
+
+
+@pytest.mark.slow
+def test_compare_models_report(setup, tiny_ds, tmp_path):
+    from ticl_fpga.compare.compare import compare_models
+
+    fmodel, qmodel, qonnx_path, hls_model, ts, _ = setup
+    out = tmp_path / "cmp"
+    s = compare_models(ts, qmodel, qonnx_path, hls_model, tiny_ds, "val", out, max_events=8)
+    assert s["bit_exact"] and s["bit_mismatches"] == {
+        "brevitas_vs_qonnx": 0,
+        "qonnx_vs_csim": 0,
+        "brevitas_vs_csim": 0,
+    }
+    assert s["n_events"] == 8 and s["n_edges"] > 50
+    assert s["float_device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert s["windowing"]["n_windowed_events"] >= 1  # capacity 12 nodes: bigger events windowed
+    d = s["score_difference_fpga_vs_float"]
+    assert 0 < d["rms"] <= d["max_abs"] < 1 and sum(d["histogram"]["counts"]) == d["n"]
+    for rule in ("working_point", "cut_0.5"):
+        assert 0 <= s["decisions"][rule]["flip_fraction"] <= 1
+    for rule in ("seed_working_point", "cut_0.5"):
+        ev = s["events"][rule]
+        assert np.isclose(
+            ev["efficiency_difference"], ev["fpga"]["efficiency"] - ev["float"]["efficiency"]
+        )
+    on_disk = json.loads((out / "compare.json").read_text())
+    assert on_disk["n_edges"] == s["n_edges"]
+    md = (out / "compare.md").read_text()
+    assert "bit exact" in md and "| working_point |" in md
+    for png in (
+        "score_difference.png",
+        "scores_fpga_vs_float.png",
+        "flips_vs_energy.png",
+        "flips_vs_eta.png",
+    ):
+        assert (out / png).stat().st_size > 1000
+    assert not list(tmp_path.glob(".cmp*")), "no temporary output left behind"
+
+    # the float module gives the same scores as its TorchScript export
+    s2 = compare_models(
+        fmodel, qmodel, qonnx_path, hls_model, tiny_ds, "val", tmp_path / "c2", max_events=8
+    )
+    assert s2["score_difference_fpga_vs_float"]["rms"] == pytest.approx(d["rms"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_compare_detects_bit_mismatch(setup, tiny_ds, tmp_path):
+    from ticl_fpga.compare.compare import BitMismatchError, compare_models
+    from ticl_fpga.quantize.qat import rebuild
+
+    _, qmodel, qonnx_path, hls_model, ts, _ = setup
+    bad = rebuild(qmodel)
+    with torch.no_grad():
+        bad.edge_enc.weight[0, 0] += 0.5
+    with pytest.raises(BitMismatchError, match="brevitas_vs_qonnx"):
+        compare_models(ts, bad, qonnx_path, hls_model, tiny_ds, "val", tmp_path / "c", max_events=4)
+    s = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert (
+        s["bit_mismatches"]["brevitas_vs_qonnx"] > 0 and s["bit_mismatches"]["qonnx_vs_csim"] == 0
+    )
+    assert "NOT BIT EXACT" in (tmp_path / "c" / "compare.md").read_text()
+
+
+@pytest.mark.slow
+def test_cli_compare(setup, tiny_ds, tmp_path, capsys):
+    from ticl_fpga.cli import main
+    from ticl_fpga.quantize.qat import save_quant_model
+
+    _, qmodel, qonnx_path, _, ts, tmp = setup
+    save_quant_model(qmodel, tmp_path / "quant")
+    rc = main(
+        [
+            "compare",
+            "--float",
+            str(ts),
+            "--quant",
+            str(tmp_path / "quant"),
+            "--dataset",
+            str(tiny_ds),
+            "--split",
+            "val",
+            "--out",
+            str(tmp_path / "out"),
+            "--qonnx",
+            str(qonnx_path),
+            "--hls-project",
+            str(tmp / "prj"),
+            "--max-events",
+            "3",
+        ]
+    )
+    assert rc == 0
+    assert "bit exact" in capsys.readouterr().out
+    assert (tmp_path / "out" / "compare.md").is_file()
+
+
+def test_cli_compare_bad_input(tmp_path, capsys):
+    from ticl_fpga.cli import main
+
+    rc = main(
+        [
+            "compare",
+            "--float",
+            str(tmp_path / "nope.pt"),
+            "--quant",
+            str(tmp_path),
+            "--dataset",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert rc == 2
+    assert "nope.pt" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""FPGA vs GPU: the float TorchScript model against the quantized/QONNX/C-simulation chain."""

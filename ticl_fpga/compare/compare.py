@@ -1,0 +1,278 @@
+"""Run the float model, Brevitas, QONNX and the hls4ml C simulation on the same events and compare.
+
+The FPGA path is the C simulation on graphs padded to the model's capacity (larger events are
+split into windows of consecutive nodes by eta, as on the hardware; edges in no window are
+*lost* and count as rejected).  Brevitas and QONNX run on exactly the same padded windows and must
+agree with the C simulation bit for bit; the float model runs on whole events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ticl_fpga.errors import InputError, TiclFpgaError
+
+log = logging.getLogger(__name__)
+
+HIST_RANGE = (-1.0, 1.0)
+HIST_BINS = 80
+
+
+class BitMismatchError(TiclFpgaError):
+    """Brevitas, QONNX and the C simulation disagree on some edges (they must be bit-exact)."""
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def float_scores(model_or_path, graphs, *, device: str | None = None) -> tuple[list, str]:
+    """Sigmoid scores of the float model (TorchScript path or ``nn.Module``) per graph."""
+    from ticl_fpga.export.torchscript import load_torchscript
+
+    device = device or _device()
+    if isinstance(model_or_path, str | Path):
+        model = load_torchscript(model_or_path, device=device)
+        is_scores = True
+    else:
+        model = model_or_path.to(device).eval()
+        is_scores = False
+    out = []
+    with torch.no_grad():
+        for g in graphs:
+            y = model(g.x.to(device), g.edge_index.to(device), g.edge_attr.to(device))
+            y = y if is_scores else torch.sigmoid(y)
+            out.append(y.double().cpu().numpy().reshape(-1))
+    if not isinstance(model_or_path, str | Path):
+        model.cpu()
+    return out, device
+
+
+def _jobs(graphs, quant_model, capacity):
+    """(graph index, edge ids, padded window) for every graph, windowed like ``hls_predict``."""
+    from ticl_fpga.compile.capacity import pad_graph, windows
+    from ticl_fpga.compile.to_qonnx import quantize_inputs
+
+    jobs, lost = [], []
+    for gi, g in enumerate(graphs):
+        x, ei, ea = g.x.numpy(), g.edge_index.numpy(), g.edge_attr.numpy()
+        xq, eq = quantize_inputs(quant_model, x, ea)
+        n, e = x.shape[0], ei.shape[1]
+        if n <= capacity.n_max and e <= capacity.e_max:
+            jobs.append((gi, np.arange(e), pad_graph(xq, ei, eq, capacity)))
+            lost.append(np.zeros(e, dtype=bool))
+            continue
+        eta = getattr(g, "node_eta", None)
+        order = np.argsort(eta.numpy(), kind="stable") if eta is not None else None
+        wins, lost_mask = windows(n, ei, capacity, order)
+        lost.append(lost_mask)
+        for w in wins:
+            remap = np.full(n, -1, dtype=np.int64)
+            remap[w.nodes] = np.arange(len(w.nodes))
+            jobs.append(
+                (gi, w.edges, pad_graph(xq[w.nodes], remap[ei[:, w.edges]], eq[w.edges], capacity))
+            )
+    return jobs, lost
+
+
+def _diff_stats(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    counts, edges = np.histogram(np.clip(d, *HIST_RANGE), bins=HIST_BINS, range=HIST_RANGE)
+    return {
+        "n": int(d.size),
+        "max_abs": float(np.abs(d).max()) if d.size else 0.0,
+        "rms": float(np.sqrt(np.mean(d**2))) if d.size else 0.0,
+        "mean": float(d.mean()) if d.size else 0.0,
+        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+    }
+
+
+def compare_models(
+    float_model_or_ts_path,
+    quant_model,
+    qonnx_path,
+    hls_model,
+    dataset_dir: str | Path,
+    split: str = "test",
+    out_dir: str | Path = "compare",
+    *,
+    max_events: int | None = None,
+    cut: float = 0.5,
+    strict: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Compare float (TorchScript/CUDA when present) vs FPGA (C simulation) on ``split`` events.
+
+    Writes ``compare.json``, ``compare.md`` and PNG plots atomically into ``out_dir`` and returns
+    the summary.  With ``strict`` a bit mismatch between Brevitas, QONNX and the C simulation
+    raises :class:`BitMismatchError` after the report is written.
+    """
+    from ticl_fpga.compare.report import write_report
+    from ticl_fpga.compile.predict import run_csim
+    from ticl_fpga.compile.to_qonnx import execute_qonnx, load_qonnx, model_metadata
+    from ticl_fpga.data.dataset import load_dataset
+    from ticl_fpga.evaluate.events import (
+        ENERGY_BINS,
+        ETA_BINS,
+        binned,
+        event_metrics,
+        fixed_cut,
+        seed_working_point,
+    )
+    from ticl_fpga.evaluate.metrics import working_point
+    from ticl_fpga.golden.vectors import brevitas_logits
+
+    t0 = time.perf_counter()
+    graphs = load_dataset(dataset_dir).split(split)
+    if max_events is not None:
+        graphs = graphs[:max_events]
+    if not graphs:
+        raise InputError(dataset_dir, f"split {split!r} has no events to compare", "split")
+    qonnx_model = load_qonnx(qonnx_path)
+    capacity, _ = model_metadata(qonnx_model)
+    quant_model = quant_model.cpu().eval()
+
+    f_scores, device = float_scores(float_model_or_ts_path, graphs)
+    q_full = [
+        brevitas_logits(quant_model, g.x, g.edge_index, g.edge_attr) for g in graphs
+    ]  # whole events, no windowing
+    jobs, lost = _jobs(graphs, quant_model, capacity)
+    padded = [j[2] for j in jobs]
+    csim = run_csim(hls_model, padded)
+    fpga = [np.full(g.edge_index.shape[1], np.nan) for g in graphs]
+    mism = {"brevitas_vs_qonnx": 0, "qonnx_vs_csim": 0, "brevitas_vs_csim": 0}
+    bad_graphs: set[int] = set()
+    for (gi, edges, p), c in tqdm(
+        list(zip(jobs, csim, strict=True)), desc="compare", disable=not progress
+    ):
+        e = p.e_real
+        b = brevitas_logits(quant_model, p.x, p.edge_index, p.edge_attr, normalized=True)[:e]
+        q = np.asarray(execute_qonnx(qonnx_model, p.x, p.edge_index, p.edge_attr), np.float64)[:e]
+        c = np.asarray(c, np.float64)[:e]
+        for key, (u, v) in (
+            ("brevitas_vs_qonnx", (b, q)),
+            ("qonnx_vs_csim", (q, c)),
+            ("brevitas_vs_csim", (b, c)),
+        ):
+            n_bad = int((u != v).sum())
+            mism[key] += n_bad
+            if n_bad:
+                bad_graphs.add(gi)
+        fpga[gi][edges] = c
+
+    # --- edge level
+    def concat(arrs):
+        return np.concatenate(arrs) if arrs else np.zeros(0)
+
+    fl = concat(f_scores)
+    lost_all = concat(lost)
+    fpga_logit = concat(fpga)
+    fpga_score = np.where(lost_all, 0.0, 1.0 / (1.0 + np.exp(-np.nan_to_num(fpga_logit))))
+    quant_score = 1.0 / (1.0 + np.exp(-concat(q_full)))
+    labels = concat([g.y.numpy() for g in graphs]) > 0.5
+    max_e, eta = [], []
+    for g in graphs:
+        ei = g.edge_index.numpy()
+        en, et = g.node_energy.numpy(), np.abs(g.node_eta.numpy())
+        max_e.append(np.maximum(en[ei[0]], en[ei[1]]) if ei.shape[1] else np.zeros(0))
+        eta.append(0.5 * (et[ei[0]] + et[ei[1]]) if ei.shape[1] else np.zeros(0))
+    max_e, eta = concat(max_e), concat(eta)
+    keep = ~lost_all
+    decisions = {}
+    for label, rule in (
+        ("working_point", lambda s: working_point(s, max_e)),
+        (f"cut_{cut:g}", lambda s: s > cut),
+    ):
+        d_f, d_h = rule(fl), rule(fpga_score)
+        flips = d_f != d_h
+        decisions[label] = {
+            "flip_fraction": float(flips.mean()) if flips.size else 0.0,
+            "n_flips": int(flips.sum()),
+            "flips_on_true_edges": int((flips & labels).sum()),
+            "accepted_float": int(d_f.sum()),
+            "accepted_fpga": int(d_h.sum()),
+            "flip_vs_energy": binned(max_e, flips.astype(float), ENERGY_BINS),
+            "flip_vs_eta": binned(eta, flips.astype(float), ETA_BINS),
+        }
+    absdiff = np.where(keep, np.abs(fpga_score - fl), np.nan)
+
+    # --- event level
+    per_graph_fpga = [
+        np.where(lo, 0.0, 1.0 / (1.0 + np.exp(-np.nan_to_num(v))))
+        for v, lo in zip(fpga, lost, strict=True)
+    ]
+    events = {}
+    for accept in (seed_working_point(), fixed_cut(cut)):
+        m_f = event_metrics(graphs, f_scores, accept)
+        m_h = event_metrics(graphs, per_graph_fpga, accept)
+        events[accept.__name__] = {
+            "float": {k: m_f[k] for k in ("efficiency", "purity", "fake_fraction", "merged")},
+            "fpga": {k: m_h[k] for k in ("efficiency", "purity", "fake_fraction", "merged")},
+            "efficiency_difference": m_h["efficiency"] - m_f["efficiency"],
+            "purity_difference": m_h["purity"] - m_f["purity"],
+            "efficiency_vs_energy": {
+                "float": m_f["efficiency_vs_energy"],
+                "fpga": m_h["efficiency_vs_energy"],
+            },
+            "efficiency_vs_eta": {
+                "float": m_f["efficiency_vs_eta"],
+                "fpga": m_h["efficiency_vs_eta"],
+            },
+        }
+
+    summary: dict[str, Any] = {
+        "dataset": str(dataset_dir),
+        "split": split,
+        "n_events": len(graphs),
+        "n_edges": int(fl.size),
+        "float_device": device,
+        "float_model": str(float_model_or_ts_path)
+        if isinstance(float_model_or_ts_path, str | Path)
+        else type(float_model_or_ts_path).__name__,
+        "capacity": capacity.model_dump(),
+        "windowing": {
+            "n_windowed_events": int(
+                sum(
+                    1
+                    for lo, g in zip(lost, graphs, strict=True)
+                    if g.num_nodes > capacity.n_max or g.edge_index.shape[1] > capacity.e_max
+                )
+            ),
+            "n_windows": len(jobs),
+            "lost_edges": int(lost_all.sum()),
+            "lost_fraction": float(lost_all.mean()) if lost_all.size else 0.0,
+        },
+        "bit_mismatches": mism,
+        "bit_exact": not any(mism.values()),
+        "events_with_mismatches": sorted(bad_graphs),
+        "score_difference_fpga_vs_float": _diff_stats(fpga_score[keep], fl[keep]),
+        "score_difference_quant_vs_float": _diff_stats(quant_score, fl),
+        "decisions": decisions,
+        "abs_score_difference_vs_energy": binned(max_e, absdiff, ENERGY_BINS),
+        "abs_score_difference_vs_eta": binned(eta, absdiff, ETA_BINS),
+        "events": events,
+        "seconds": time.perf_counter() - t0,
+    }
+    write_report(summary, out_dir, fpga_score=fpga_score[keep], float_score=fl[keep])
+    log.info(
+        "compared %d events / %d edges: max |FPGA - float| %.4f, WP flips %.4f%%, bit mismatches %s",
+        len(graphs),
+        fl.size,
+        summary["score_difference_fpga_vs_float"]["max_abs"],
+        100 * decisions["working_point"]["flip_fraction"],
+        mism,
+    )
+    if strict and not summary["bit_exact"]:
+        raise BitMismatchError(
+            f"Brevitas/QONNX/C simulation differ on {mism} edges (events "
+            f"{sorted(bad_graphs)[:10]}); see {Path(out_dir) / 'compare.md'} and run "
+            "`ticl-fpga golden check`"
+        )
+    return summary

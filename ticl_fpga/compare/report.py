@@ -1,0 +1,160 @@
+"""Write the FPGA-vs-float comparison: JSON summary, markdown page and PNG plots, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ticl_fpga.io import atomic_path, write_json, write_text
+
+PLOTS = {
+    "score_difference.png": "FPGA - float score (histogram)",
+    "scores_fpga_vs_float.png": "FPGA vs float scores",
+    "flips_vs_energy.png": "decision flips vs edge energy",
+    "flips_vs_eta.png": "decision flips vs |eta|",
+}
+
+
+def _f(x: Any, digits: int = 4) -> str:
+    if isinstance(x, float):
+        return "nan" if not np.isfinite(x) else f"{x:.{digits}g}"
+    return str(x)
+
+
+def format_markdown(s: dict[str, Any]) -> str:
+    """The markdown page of a comparison summary."""
+    d = s["score_difference_fpga_vs_float"]
+    q = s["score_difference_quant_vs_float"]
+    lines = [
+        "# FPGA (hls4ml C simulation) vs float (TorchScript)",
+        "",
+        f"{s['n_events']} events, {s['n_edges']} candidate edges from `{s['split']}`; "
+        f"float model on `{s['float_device']}`; capacity n_max={s['capacity']['n_max']}, "
+        f"e_max={s['capacity']['e_max']}.",
+        "",
+        "## Bit accuracy (Brevitas == QONNX == C simulation)",
+        "",
+        "| pair | mismatching edges |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in s["bit_mismatches"].items()],
+        "",
+        f"**{'bit exact' if s['bit_exact'] else 'NOT BIT EXACT'}**",
+        "",
+        "## Score differences",
+        "",
+        "| | max abs | RMS | mean |",
+        "|---|---|---|---|",
+        f"| FPGA - float | {_f(d['max_abs'])} | {_f(d['rms'])} | {_f(d['mean'])} |",
+        f"| quantized (whole events) - float | {_f(q['max_abs'])} | {_f(q['rms'])} | "
+        f"{_f(q['mean'])} |",
+        "",
+        f"Windowing: {s['windowing']['n_windowed_events']} events split into windows, "
+        f"{s['windowing']['lost_edges']} edges lost ({_f(100 * s['windowing']['lost_fraction'])}%,"
+        " counted as rejected by the FPGA).",
+        "",
+        "## Accept/reject decisions",
+        "",
+        "| rule | flip fraction | flips | flips on true edges | accepted float | accepted FPGA |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {k} | {_f(v['flip_fraction'])} | {v['n_flips']} | {v['flips_on_true_edges']} | "
+            f"{v['accepted_float']} | {v['accepted_fpga']} |"
+            for k, v in s["decisions"].items()
+        ],
+        "",
+        "## Event level (merge efficiency)",
+        "",
+        "| rule | efficiency float | efficiency FPGA | difference | purity float | purity FPGA |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {k} | {_f(v['float']['efficiency'])} | {_f(v['fpga']['efficiency'])} | "
+            f"{_f(v['efficiency_difference'])} | {_f(v['float']['purity'])} | "
+            f"{_f(v['fpga']['purity'])} |"
+            for k, v in s["events"].items()
+        ],
+        "",
+        "## Where the differences sit",
+        "",
+        "| energy bin (GeV) | edges | mean abs score diff | WP flip fraction |",
+        "|---|---|---|---|",
+    ]
+    e = s["abs_score_difference_vs_energy"]
+    fl = s["decisions"]["working_point"]["flip_vs_energy"]
+    for i in range(len(e["count"])):
+        lines.append(
+            f"| {_f(e['edges'][i])}-{_f(e['edges'][i + 1])} | {fl['count'][i]} | "
+            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} |"
+        )
+    lines += [
+        "",
+        "| abs(eta) bin | edges | mean abs score diff | WP flip fraction |",
+        "|---|---|---|---|",
+    ]
+    e = s["abs_score_difference_vs_eta"]
+    fl = s["decisions"]["working_point"]["flip_vs_eta"]
+    for i in range(len(e["count"])):
+        lines.append(
+            f"| {_f(e['edges'][i])}-{_f(e['edges'][i + 1])} | {fl['count'][i]} | "
+            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} |"
+        )
+    lines += ["", "## Plots", ""] + [f"![{t}]({p})" for p, t in PLOTS.items()] + [""]
+    return "\n".join(lines)
+
+
+def _figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 4.2), layout="tight")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def write_plots(out: Path, s: dict[str, Any], fpga_score, float_score) -> None:
+    h = s["score_difference_fpga_vs_float"]["histogram"]
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.stairs(h["counts"], h["edges"], fill=True)
+    ax.set_yscale("symlog")
+    ax.set_xlabel("FPGA score - float score (clipped)")
+    ax.set_ylabel("edges")
+    fig.savefig(out / "score_difference.png", dpi=100)
+
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(float_score, fpga_score, ".", ms=2, alpha=0.5)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set_xlabel("float score")
+    ax.set_ylabel("FPGA score")
+    fig.savefig(out / "scores_fpga_vs_float.png", dpi=100)
+
+    for key, fname, xlabel in (
+        ("flip_vs_energy", "flips_vs_energy.png", "max trackster energy of the edge (GeV)"),
+        ("flip_vs_eta", "flips_vs_eta.png", "mean |eta| of the edge"),
+    ):
+        fig = _figure()
+        ax = fig.add_subplot()
+        for rule, d in s["decisions"].items():
+            b = d[key]
+            edges = np.asarray(b["edges"], dtype=np.float64)
+            centers = 0.5 * (edges[:-1] + np.minimum(edges[1:], edges[:-1] * 10 + 1))
+            ax.plot(centers, np.asarray(b["mean"], dtype=np.float64), "o-", label=rule)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of edges with a different decision")
+        if key == "flip_vs_energy":
+            ax.set_xscale("symlog")
+        ax.legend()
+        fig.savefig(out / fname, dpi=100)
+
+
+def write_report(summary: dict[str, Any], out_dir: str | Path, *, fpga_score, float_score) -> Path:
+    """``compare.json``, ``compare.md`` and plots into ``out_dir``, replaced as a whole."""
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir, suffix="") as tmp:
+        tmp.mkdir(parents=True)
+        write_json(tmp / "compare.json", summary)
+        write_text(tmp / "compare.md", format_markdown(summary))
+        write_plots(tmp, summary, np.asarray(fpga_score), np.asarray(float_score))
+    return out_dir
