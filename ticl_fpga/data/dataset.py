@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import multiprocessing as mp
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,8 @@ from pydantic import Field
 from ticl_fpga.config import StrictModel, provenance
 from ticl_fpga.data.candidates import CandidateConfig, candidate_edges
 from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES, edge_features, node_features
-from ticl_fpga.data.ntuple import NODE_BRANCHES, EventArrays, iter_events
-from ticl_fpga.data.schema import NtupleSchema
+from ticl_fpga.data.ntuple import EventArrays, iter_events
+from ticl_fpga.data.schema import NODE_BRANCHES, NtupleSchema
 from ticl_fpga.data.truth import TruthConfig, dominant_sim, edge_labels
 from ticl_fpga.errors import InputError
 from ticl_fpga.io import atomic_path, write_json
@@ -167,6 +168,10 @@ _WORKER_CFG: BuildConfig | None = None
 def _init_worker(cfg: BuildConfig) -> None:
     global _WORKER_CFG
     _WORKER_CFG = cfg
+    # The parent (the CLI) turns SIGTERM into KeyboardInterrupt; workers must die on it instead,
+    # or Pool.terminate() can wait forever for a worker blocked on the task queue's lock.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _work(ev: EventArrays) -> tuple[str, int, GraphArrays | None]:
@@ -242,8 +247,13 @@ def _iter_graphs(paths, cfg: BuildConfig) -> Iterator[tuple[str, int, GraphArray
             yield _work(ev)
         return
     ctx = mp.get_context("fork")
-    with ctx.Pool(cfg.workers, initializer=_init_worker, initargs=(cfg,)) as pool:
+    pool = ctx.Pool(cfg.workers, initializer=_init_worker, initargs=(cfg,))
+    try:
         yield from pool.imap(_work, events, chunksize=16)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def build_dataset(

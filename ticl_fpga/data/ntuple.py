@@ -15,35 +15,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ticl_fpga.data.schema import NtupleSchema
+from ticl_fpga.data.schema import NODE_BRANCHES, SIM_BRANCHES, NtupleSchema
 from ticl_fpga.errors import InputError
 
 log = logging.getLogger(__name__)
-
-#: Reco trackster branches the graph builder needs.
-NODE_BRANCHES: tuple[str, ...] = (
-    "raw_energy",
-    "raw_em_energy",
-    "raw_pt",
-    "barycenter_x",
-    "barycenter_y",
-    "barycenter_z",
-    "barycenter_eta",
-    "barycenter_phi",
-    "EV1",
-    "EV2",
-    "EV3",
-    "eVector0_x",
-    "eVector0_y",
-    "eVector0_z",
-    "sigmaPCA1",
-    "sigmaPCA2",
-    "sigmaPCA3",
-    "time",
-    "timeError",
-)
-#: Sim trackster branches used for truth and binning.
-SIM_BRANCHES: tuple[str, ...] = ("regressed_energy", "barycenter_eta", "pdgID")
 
 
 @dataclass

@@ -40,6 +40,12 @@ TRACKSTER_BRANCHES: tuple[str, ...] = (
     "sigmaPCA2",
     "sigmaPCA3",
 )
+#: Reco trackster branches the graph builder reads (node features and truth matching).
+NODE_BRANCHES: tuple[str, ...] = tuple(
+    b for b in TRACKSTER_BRANCHES if b not in ("regressed_energy", "raw_em_pt")
+)
+#: Sim trackster branches used for truth and binning.
+SIM_BRANCHES: tuple[str, ...] = ("regressed_energy", "barycenter_eta", "pdgID")
 #: Per-event scalars of a trackster tree.
 TRACKSTER_SCALARS: tuple[str, ...] = ("event", "NTracksters", "NClusters")
 #: Per-trackster lists (doubly jagged): 8 particle-ID probabilities, layer-cluster vertices.

@@ -383,20 +383,6 @@ def _event_record(ev: _Event, rng) -> dict[str, Any]:
     return {"reco": rec, "sim": sim, "assoc": assoc}
 
 
-_FLOAT_NESTED = {
-    "id_probabilities",
-    "vertices_x",
-    "vertices_y",
-    "vertices_z",
-    "vertices_time",
-    "vertices_timeErr",
-    "vertices_energy",
-    "vertices_correctedEnergy",
-    "vertices_correctedEnergyUncertainty",
-    "vertices_multiplicity",
-}
-
-
 def _column(values: list, name: str) -> Any:
     if name in ("NTracksters", "NClusters"):
         return np.asarray(values, dtype=np.uint32)
