@@ -215,7 +215,9 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
     from ticl_fpga.compile.build import build_hls, check_csim, golden_from_graphs, hls_tool
     from ticl_fpga.data.dataset import load_dataset
 
-    graphs = load_dataset(ctx.dataset).split("test")[: ctx.cfg.golden_graphs]
+    graphs = _fitting_graphs(
+        load_dataset(ctx.dataset).iter_split("test"), ctx.capacity(), ctx.cfg.golden_graphs
+    )
     golden = golden_from_graphs(ctx.qonnx, graphs)
     tmp = ctx.hls_dir.with_name(ctx.hls_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -235,6 +237,25 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
         "build_seconds": seconds,
         "synthesis": f"ran with {tool}" if tool else "skipped: no vitis_hls/vivado_hls on PATH",
     }
+
+
+def _fitting_graphs(graphs, capacity, n: int) -> list[tuple]:
+    """``n`` golden graphs: events that fit the capacity, or the eta windows of those that don't."""
+    import numpy as np
+
+    from ticl_fpga.compile.capacity import windows
+
+    out: list[tuple] = []
+    for g in graphs:
+        x, ei, ea = g.x.numpy(), g.edge_index.numpy(), g.edge_attr.numpy()
+        if x.shape[0] <= capacity.n_max and ei.shape[1] <= capacity.e_max:
+            out.append((x, ei, ea))
+        else:
+            order = np.argsort(g.node_eta.numpy(), kind="stable")
+            out.extend(w.subgraph(x, ei, ea) for w in windows(x.shape[0], ei, capacity, order)[0])
+        if len(out) >= n:
+            break
+    return out[:n]
 
 
 def _compare(ctx: DemoContext) -> dict[str, Any]:

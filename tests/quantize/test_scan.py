@@ -88,5 +88,9 @@ def test_quantization_benchmark(float_model, splits):
         assert isinstance(res[key], float)
     assert res["auc_drop"] == pytest.approx(res["auc_float"] - res["auc_quant"])
     assert res["bops_ratio_vs_16bit_dense"] > 4.0  # 6-bit alone is ~5x below 16-bit dense
-    assert set(res["passed"]) == {"auc", "event_efficiency", "bops"}
+    assert set(res["passed"]) == {"auc", "event_efficiency", "sparsity", "bops"}
+    rel = res["relative_auc_drop"]
+    assert rel == pytest.approx(res["auc_drop"] / res["auc_float"])
+    assert res["passed"]["auc"] == (rel <= res["targets"]["max_relative_auc_drop"])
+    assert res["passed"]["sparsity"] == (res["sparsity"] >= res["targets"]["min_sparsity"])
     json.dumps(res)

@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument(
         "--target", dest="prune_target", help="pruning target, e.g. edge_efficiency_at_purity-1%%"
     )
+    p.add_argument("--n-max", type=int, help="FPGA node capacity (larger events are windowed)")
+    p.add_argument("--e-max", type=int, help="FPGA edge capacity")
     p.add_argument("--restart", action="store_true", help="redo every stage")
     p.set_defaults(handler=_demo)
 
@@ -33,7 +35,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     overrides = {
         k: getattr(args, k)
-        for k in ("events", "pileup", "recipe", "prune_target")
+        for k in ("events", "pileup", "recipe", "prune_target", "n_max", "e_max")
         if getattr(args, k) is not None
     }
     if args.config:

@@ -69,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     q.add_argument("model", help="float training run folder (model.pt)")
-    q.add_argument("--data", required=True, help="dataset folder (train/val splits)")
+    q.add_argument(
+        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
+    )
     q.add_argument("--recipe", default="w6a6", help="recipe name in quant/ or YAML path")
     q.add_argument("-o", "--output", required=True, help="quantized run folder to write")
     _qat_options(q)
@@ -84,7 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     p.add_argument("model", help="float run folder, or a quantized run folder (skips QAT)")
-    p.add_argument("--data", required=True, help="dataset folder (train/val splits)")
+    p.add_argument(
+        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
+    )
     p.add_argument("--recipe", action="append", help="recipe(s); repeat for several (default w6a6)")
     p.add_argument(
         "-o",
@@ -104,7 +108,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     s.add_argument("model", help="float training run folder")
-    s.add_argument("--data", required=True, help="dataset folder (train/val splits)")
+    s.add_argument(
+        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
+    )
     s.add_argument("--recipes", default="w8a8,w6a6,w4a4,mixed", help="comma-separated recipes")
     s.add_argument("-o", "--output", required=True, help="scan output folder")
     s.add_argument(
@@ -128,7 +134,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("run", help="quantized run folder")
     k.add_argument("--nodes", type=float, help="nodes per graph (default: mean of --data val)")
     k.add_argument("--edges", type=float, help="edges per graph (default: mean of --data val)")
-    k.add_argument("--data", help="dataset folder used for the graph size")
+    k.add_argument(
+        "--dataset", "--data", dest="data", help="dataset folder used for the graph size"
+    )
     k.set_defaults(handler=_cost)
 
 

@@ -74,11 +74,7 @@ def _jobs(graphs, quant_model, capacity):
         wins, lost_mask = windows(n, ei, capacity, order)
         lost.append(lost_mask)
         for w in wins:
-            remap = np.full(n, -1, dtype=np.int64)
-            remap[w.nodes] = np.arange(len(w.nodes))
-            jobs.append(
-                (gi, w.edges, pad_graph(xq[w.nodes], remap[ei[:, w.edges]], eq[w.edges], capacity))
-            )
+            jobs.append((gi, w.edges, pad_graph(*w.subgraph(xq, ei, eq), capacity)))
     return jobs, lost
 
 

@@ -79,6 +79,14 @@ class Window:
     nodes: np.ndarray
     edges: np.ndarray
 
+    def subgraph(
+        self, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The window's features and edges, with node ids renumbered from 0."""
+        remap = np.full(x.shape[0], -1, dtype=np.int64)
+        remap[self.nodes] = np.arange(len(self.nodes))
+        return x[self.nodes], remap[edge_index[:, self.edges]], edge_attr[self.edges]
+
 
 def windows(
     num_nodes: int, edge_index: np.ndarray, capacity: Capacity, order: np.ndarray | None = None

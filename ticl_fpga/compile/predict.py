@@ -143,11 +143,7 @@ def hls_predict(
         wins, lost = windows(n, ei, capacity, order)
         result.n_lost += int(lost.sum())
         for w in wins:
-            remap = np.full(n, -1, dtype=np.int64)
-            remap[w.nodes] = np.arange(len(w.nodes))
-            jobs.append(
-                (gi, w.edges, pad_graph(x[w.nodes], remap[ei[:, w.edges]], ea[w.edges], capacity))
-            )
+            jobs.append((gi, w.edges, pad_graph(*w.subgraph(x, ei, ea), capacity)))
     outs = run_csim(hls_model, [j[2] for j in jobs])
     for (gi, edges, padded), y in zip(jobs, outs, strict=True):
         result.logits[gi][edges] = y[: padded.e_real]
