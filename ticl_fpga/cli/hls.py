@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from ticl_fpga.cli import add_subgroup
@@ -77,7 +78,13 @@ def _load_cfg(args: argparse.Namespace, capacity):
 
 
 def _build(args: argparse.Namespace) -> int:
-    from ticl_fpga.compile.build import build_hls, check_csim, golden_from_graphs, synthesize
+    from ticl_fpga.compile.build import (
+        build_hls,
+        check_csim,
+        golden_from_graphs,
+        hls_tool,
+        synthesize,
+    )
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
     from ticl_fpga.errors import InputError
 
@@ -116,7 +123,21 @@ def _build(args: argparse.Namespace) -> int:
         log.info(
             "C simulation matches QONNX bit for bit on %d golden graphs", len(golden["inputs"])
         )
-    synthesize(hls_model, cfg)
+    report = synthesize(hls_model, cfg)
+    tool = hls_tool()
+    synth = (
+        "synthesis done"
+        if report is not None
+        else "synthesis disabled (--no-synth)"
+        if not cfg.synth
+        else "synthesis skipped: neither vitis_hls nor vivado_hls is on PATH"
+    )
+    checked = f"{len(golden['inputs'])} golden graphs bit-exact" if golden else "no golden vectors"
+    sys.stdout.write(
+        f"{args.out}: hls4ml {cfg.backend} project written, C simulation compiled, {checked}; {synth}"
+        + (f" ({tool})" if report is not None else "")
+        + "\n"
+    )
     return 0
 
 

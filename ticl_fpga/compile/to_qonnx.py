@@ -7,6 +7,8 @@ already on the input quantizer's grid (see :func:`quantize_inputs`): ``x [n_max+
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import tempfile
@@ -79,13 +81,16 @@ def export_qonnx(qmodel: nn.Module, capacity: Capacity, path: str | Path):
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        brevitas_export.export_qonnx(
-            _Core(qmodel).eval(),
-            (x, ei, ea),
-            export_path=str(raw),
-            input_names=list(INPUT_NAMES),
-            output_names=[OUTPUT_NAME],
-        )
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink):  # torch.onnx prints progress lines
+            brevitas_export.export_qonnx(
+                _Core(qmodel).eval(),
+                (x, ei, ea),
+                export_path=str(raw),
+                input_names=list(INPUT_NAMES),
+                output_names=[OUTPUT_NAME],
+            )
+        log.debug("export_qonnx output:\n%s", sink.getvalue())
         model = cleanup_model(ModelWrapper(str(raw)))
     qmodel.train(was_training)  # Brevitas restores the wrapper's mode, which would be train()
     for tensor, name in zip(model.graph.input, INPUT_NAMES, strict=True):
