@@ -43,7 +43,7 @@ def run_benchmarks(
         "provenance": provenance(),
     }
     t_all = time.perf_counter()
-    n_train_events = 200 if quick else 600
+    n_train_events = 200 if quick else 2000
     ds = None
     if {"training", "quantized"} & set(stages):
         ds = tiny_dataset(work, n_events=n_train_events, pileup=0, seed=11)
