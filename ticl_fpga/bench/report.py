@@ -50,7 +50,7 @@ def run_benchmarks(
     if "data" in stages:
         from ticl_fpga.bench.data import data_benchmark
 
-        res["data"] = data_benchmark(work, n_events=200 if quick else 2000, pileup=200)
+        res["data"] = data_benchmark(work, n_events=200 if quick else 10_000, pileup=200)
     if "training" in stages:
         from ticl_fpga.bench.training import training_benchmark
 
