@@ -30,8 +30,16 @@ def register() -> None:
     vivado = get_backend("Vivado")
     for template in TEMPLATES:
         vivado.register_template(template)
+    sources = sorted(HLS_SOURCE_DIR.glob("nnet_*.h"))
+    if not sources:
+        from ticl_fpga.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"{HLS_SOURCE_DIR}: the C++ graph layers (nnet_gnn.h) are not there; install ticl-fpga "
+            "from its source checkout with 'pip install -e .'"
+        )
     for backend_name in ("Vivado", "Vitis"):
         backend = get_backend(backend_name)
-        for source in sorted(HLS_SOURCE_DIR.glob("nnet_*.h")):
+        for source in sources:
             backend.register_source(source.resolve())
     _registered = True
