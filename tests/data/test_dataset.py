@@ -90,3 +90,21 @@ def test_summary_numbers(tmp_path, pileup):
     if pileup:
         assert s["nodes_per_event_mean"] > 400
         assert s["positive_edge_fraction"] < 0.05
+
+
+def test_parallel_build_equals_serial_build(tmp_path):
+    root = generate(GeneratorConfig(n_events=14, pileup=30, seed=4), tmp_path / "p.root")
+    a = load_dataset(build_dataset([root], tmp_path / "a", BuildConfig(workers=1, step_size=3)))
+    b = load_dataset(build_dataset([root], tmp_path / "b", BuildConfig(workers=2, step_size=3)))
+    assert a.meta["summary"] == b.meta["summary"] and a.meta["scalers"] == b.meta["scalers"]
+    for split in ("train", "val", "test"):
+        for ga, gb in zip(a.split(split), b.split(split), strict=True):
+            assert ga.event == gb.event
+            assert torch.equal(ga.x, gb.x) and torch.equal(ga.edge_index, gb.edge_index)
+            assert torch.equal(ga.y, gb.y) and torch.equal(ga.sim_energy, gb.sim_energy)
+
+
+def test_max_events_spans_chunks(tmp_path):
+    root = generate(GeneratorConfig(n_events=10, seed=6), tmp_path / "m.root")
+    ds = build_dataset([root], tmp_path / "m", BuildConfig(workers=2, step_size=3, max_events=7))
+    assert load_dataset(ds).summary["events"] == 7

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-STAGES = ("data", "training", "inference", "quantized", "compiler")
+from ticl_fpga.bench.report import STAGES
 
 
 def register(sub) -> None:

@@ -14,7 +14,6 @@ under a temporary name and renamed at the end: an interrupted build leaves nothi
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import multiprocessing as mp
@@ -30,7 +29,7 @@ from pydantic import Field
 from ticl_fpga.config import StrictModel, provenance
 from ticl_fpga.data.candidates import CandidateConfig, candidate_edges
 from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES, edge_features, node_features
-from ticl_fpga.data.ntuple import EventArrays, iter_events
+from ticl_fpga.data.ntuple import EventArrays, expand_paths, file_entries, iter_events
 from ticl_fpga.data.schema import NODE_BRANCHES, NtupleSchema
 from ticl_fpga.data.truth import TruthConfig, dominant_sim, edge_labels
 from ticl_fpga.errors import InputError
@@ -109,23 +108,28 @@ def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
     if len(keep) == 0:
         return None
     nodes = {k: v[keep] for k, v in nodes.items()}
-    r2s = [ev.reco_to_sim[i] for i in keep]
-    r2s_score = [ev.reco_to_sim_score[i] for i in keep]
-    r2s_shared = [ev.reco_to_sim_shared[i] for i in keep]
     x = node_features(nodes)
     ei = candidate_edges(
         nodes["barycenter_eta"], nodes["barycenter_phi"], nodes["barycenter_z"], cfg.candidates
     )
     ea = edge_features(nodes, ei)
-    node_sim, node_shared = dominant_sim(nodes["raw_energy"], r2s, r2s_score, r2s_shared, cfg.truth)
+    all_sim, all_shared = dominant_sim(
+        ev.nodes["raw_energy"],
+        ev.assoc_offsets,
+        ev.assoc_sim,
+        ev.assoc_score,
+        ev.assoc_shared,
+        cfg.truth,
+    )
+    node_sim, node_shared = all_sim[keep], all_shared[keep]
     y = edge_labels(node_sim, ei)
     # energy of each sim particle as seen by the reconstruction (sum of shared energies)
     n_sim = len(ev.sim["regressed_energy"])
-    sim_energy = np.zeros(n_sim, dtype=np.float32)
-    for lst, shared in zip(r2s, r2s_shared, strict=True):
-        for s, e in zip(lst, shared, strict=True):
-            if 0 <= s < n_sim:
-                sim_energy[int(s)] += e
+    owner = np.repeat(np.arange(n_all), np.diff(ev.assoc_offsets))
+    use = finite[owner] & (ev.assoc_sim >= 0) & (ev.assoc_sim < n_sim)
+    sim_energy = np.bincount(
+        ev.assoc_sim[use], weights=ev.assoc_shared[use], minlength=n_sim
+    ).astype(np.float32)
     counts = np.bincount(node_sim[node_sim >= 0], minlength=n_sim)
     return GraphArrays(
         event=ev.event,
@@ -174,12 +178,58 @@ def _init_worker(cfg: BuildConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _work(ev: EventArrays) -> tuple[str, int, GraphArrays | None]:
+Task = tuple[str, int, int]  # (file, first entry, end entry)
+
+
+def _work(task: Task) -> list[tuple[str, int, GraphArrays | None]]:
+    """Read entries ``[start, stop)`` of one file and build their graphs (runs in a worker)."""
     assert _WORKER_CFG is not None
-    g = build_graph(ev, _WORKER_CFG)
-    if g is not None:
-        _check_finite(g, ev)
-    return ev.file, ev.entry, g
+    path, start, stop = task
+    out = []
+    for ev in iter_events(
+        [path], _WORKER_CFG.ntuple, step_size=stop - start, entry_range=(start, stop)
+    ):
+        g = build_graph(ev, _WORKER_CFG)
+        if g is not None:
+            _check_finite(g, ev)
+        out.append((ev.file, ev.entry, g))
+    return out
+
+
+def _tasks(paths, cfg: BuildConfig) -> list[Task]:
+    """Chunks of ``step_size`` entries over all files; opens and checks every file first."""
+    tasks: list[Task] = []
+    remaining = cfg.max_events
+    for path in expand_paths(paths):
+        n = file_entries(path, cfg.ntuple)
+        for start in range(0, n, cfg.step_size):
+            stop = min(start + cfg.step_size, n)
+            if remaining is not None:
+                stop = min(stop, start + remaining)
+                remaining -= stop - start
+            tasks.append((str(path), start, stop))
+            if remaining == 0:
+                return tasks
+    return tasks
+
+
+def _iter_graphs(paths, cfg: BuildConfig) -> Iterator[tuple[str, int, GraphArrays | None]]:
+    """Graphs in file/entry order; with ``workers > 1`` each worker reads and builds whole chunks."""
+    tasks = _tasks(paths, cfg)
+    if cfg.workers <= 1 or len(tasks) <= 1:
+        _init_worker(cfg)
+        for task in tasks:
+            yield from _work(task)
+        return
+    ctx = mp.get_context("fork")
+    pool = ctx.Pool(min(cfg.workers, len(tasks)), initializer=_init_worker, initargs=(cfg,))
+    try:
+        for chunk in pool.imap(_work, tasks):
+            yield from chunk
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 @dataclass
@@ -233,27 +283,6 @@ class _Stats:
             else float("nan"),
             "true_pairs_without_candidate": self.true_pairs - self.positives,
         }
-
-
-def _iter_graphs(paths, cfg: BuildConfig) -> Iterator[tuple[str, int, GraphArrays | None]]:
-    events = iter_events(paths, cfg.ntuple, step_size=cfg.step_size, max_events=cfg.max_events)
-    first = next(events, None)  # opens and checks every file before any worker starts
-    if first is None:
-        return
-    events = itertools.chain([first], events)
-    if cfg.workers <= 1:
-        _init_worker(cfg)
-        for ev in events:
-            yield _work(ev)
-        return
-    ctx = mp.get_context("fork")
-    pool = ctx.Pool(cfg.workers, initializer=_init_worker, initargs=(cfg,))
-    try:
-        yield from pool.imap(_work, events, chunksize=16)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
 
 
 def build_dataset(

@@ -1,4 +1,4 @@
-"""Reading TICLDumper ntuples with ``uproot.iterate``: chunked, several files and glob patterns.
+"""Reading TICLDumper ntuples with uproot's ``iterate``: chunked, several files and glob patterns.
 
 Yields one :class:`EventArrays` per event (plain numpy arrays) so graph building never sees awkward
 or uproot types, and memory stays bounded by ``step_size`` events per chunk.
@@ -6,6 +6,7 @@ or uproot types, and memory stays bounded by ``step_size`` events per chunk.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 from collections.abc import Iterator, Sequence
@@ -30,9 +31,12 @@ class EventArrays:
     event: int
     nodes: dict[str, np.ndarray]
     sim: dict[str, np.ndarray]
-    reco_to_sim: list[np.ndarray]
-    reco_to_sim_score: list[np.ndarray]
-    reco_to_sim_shared: list[np.ndarray]
+    #: recoToSim associations in CSR form: trackster ``i`` owns entries
+    #: ``assoc_offsets[i]:assoc_offsets[i + 1]`` of ``assoc_sim``/``assoc_score``/``assoc_shared``.
+    assoc_offsets: np.ndarray
+    assoc_sim: np.ndarray
+    assoc_score: np.ndarray
+    assoc_shared: np.ndarray
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
@@ -114,8 +118,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
 
 
-def _to_numpy_lists(arr) -> list[np.ndarray]:
-    return [np.asarray(x) for x in ak.to_list(arr)]
+def _flat(arr) -> np.ndarray:
+    """A doubly-jagged chunk array flattened to its innermost values."""
+    return ak.to_numpy(ak.flatten(arr, axis=None))
+
+
+def file_entries(path: str | Path, schema: NtupleSchema | None = None) -> int:
+    """Number of events in a file, after checking every tree and branch the reader needs."""
+    return _check_file(Path(path), schema or NtupleSchema())[0]
 
 
 def iter_events(
@@ -123,13 +133,28 @@ def iter_events(
     schema: NtupleSchema | None = None,
     step_size: int = 200,
     max_events: int | None = None,
+    entry_range: tuple[int, int] | None = None,
 ) -> Iterator[EventArrays]:
-    """Iterate over events of one or several files (glob patterns allowed), ``step_size`` at a time."""
+    """Iterate over events of one or several files (glob patterns allowed), ``step_size`` at a time.
+
+    Every file is opened and checked before the first event is read.  ``entry_range`` restricts
+    reading to entries ``[start, stop)`` of each file (parallel builders give each worker a range).
+    """
     import uproot
 
     schema = schema or NtupleSchema()
     files = expand_paths(paths)
     checked = {path: _check_file(path, schema) for path in files}  # fail before reading anything
+    start, stop = entry_range if entry_range is not None else (None, None)
+    branches = {
+        schema.tracksters: list(NODE_BRANCHES),
+        schema.simtracksters: list(SIM_BRANCHES),
+        schema.associations: [
+            schema.assoc("recoToSim"),
+            schema.assoc("recoToSim", "score"),
+            schema.assoc("recoToSim", "sharedE"),
+        ],
+    }
     yielded = 0
     for path in files:
         n, event_numeric = checked[path]
@@ -137,31 +162,20 @@ def iter_events(
         if n == 0:
             continue
         try:
-            reco_it = uproot.iterate(
-                {str(path): schema.tree_path(schema.tracksters)},
-                [*NODE_BRANCHES, *(["event"] if event_numeric else [])],
-                step_size=step_size,
-                library="ak",
-                report=True,
-                allow_missing=False,
-            )
-            sim_it = uproot.iterate(
-                {str(path): schema.tree_path(schema.simtracksters)},
-                list(SIM_BRANCHES),
-                step_size=step_size,
-                library="ak",
-            )
-            assoc_it = uproot.iterate(
-                {str(path): schema.tree_path(schema.associations)},
-                [
-                    schema.assoc("recoToSim"),
-                    schema.assoc("recoToSim", "score"),
-                    schema.assoc("recoToSim", "sharedE"),
-                ],
-                step_size=step_size,
-                library="ak",
-            )
-            for (reco, report), sim, assoc in zip(reco_it, sim_it, assoc_it, strict=True):
+            stack = contextlib.ExitStack()
+            f = stack.enter_context(uproot.open(path))
+            its = [
+                f[schema.tree_path(tree)].iterate(
+                    names + (["event"] if tree == schema.tracksters and event_numeric else []),
+                    step_size=step_size,
+                    entry_start=start,
+                    entry_stop=stop,
+                    library="ak",
+                    report=True,
+                )
+                for tree, names in branches.items()
+            ]
+            for (reco, report), (sim, _), (assoc, _) in zip(*its, strict=True):
                 first = report.tree_entry_start
                 node_cols = {
                     b: ak.to_numpy(ak.flatten(reco[b])).astype(np.float64) for b in NODE_BRANCHES
@@ -172,8 +186,18 @@ def iter_events(
                 sim_counts = ak.to_numpy(ak.num(sim[SIM_BRANCHES[0]]))
                 sim_off = np.r_[0, np.cumsum(sim_counts)]
                 r2s = assoc[schema.assoc("recoToSim")]
-                r2s_score = assoc[schema.assoc("recoToSim", "score")]
-                r2s_shared = assoc[schema.assoc("recoToSim", "sharedE")]
+                # CSR of the associations: per event, per trackster, the list of sim particles
+                a_sim = _flat(r2s).astype(np.int64)
+                a_score = _flat(assoc[schema.assoc("recoToSim", "score")]).astype(np.float64)
+                a_shared = _flat(assoc[schema.assoc("recoToSim", "sharedE")]).astype(np.float64)
+                per_ts = ak.to_numpy(ak.flatten(ak.num(r2s, axis=2)))
+                ts_off = np.r_[0, np.cumsum(per_ts)]  # trackster -> first association
+                if len(per_ts) != offsets[-1]:
+                    raise InputError(
+                        path,
+                        f"{len(per_ts)} recoToSim rows for {offsets[-1]} tracksters",
+                        field=schema.assoc("recoToSim"),
+                    )
                 events = (
                     ak.to_numpy(reco["event"]) if event_numeric else first + np.arange(len(counts))
                 )
@@ -188,11 +212,13 @@ def iter_events(
                         event=int(events[i]),
                         nodes={k: v[a:b] for k, v in node_cols.items()},
                         sim={k: v[sa:sb] for k, v in sim_cols.items()},
-                        reco_to_sim=_to_numpy_lists(r2s[i]),
-                        reco_to_sim_score=_to_numpy_lists(r2s_score[i]),
-                        reco_to_sim_shared=_to_numpy_lists(r2s_shared[i]),
+                        assoc_offsets=ts_off[a : b + 1] - ts_off[a],
+                        assoc_sim=a_sim[ts_off[a] : ts_off[b]],
+                        assoc_score=a_score[ts_off[a] : ts_off[b]],
+                        assoc_shared=a_shared[ts_off[a] : ts_off[b]],
                     )
                     yielded += 1
+            stack.close()
         except InputError:
             raise
         except Exception as exc:

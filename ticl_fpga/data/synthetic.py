@@ -79,7 +79,7 @@ class GeneratorConfig(StrictModel):
     )
     pu_tracksters_per_vertex: float = Field(2.0, ge=0)
     pu_energy_mean: float = Field(1.5, gt=0)
-    events_per_chunk: int = Field(500, ge=1, description="events per uproot write (basket)")
+    events_per_chunk: int = Field(100, ge=1, description="events per uproot write (basket)")
 
 
 def _unit(eta: np.ndarray, phi: np.ndarray) -> np.ndarray:

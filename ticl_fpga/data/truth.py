@@ -17,28 +17,33 @@ class TruthConfig(StrictModel):
 
 def dominant_sim(
     raw_energy: np.ndarray,
-    reco_to_sim: list[np.ndarray],
-    score: list[np.ndarray],
-    shared: list[np.ndarray],
+    offsets: np.ndarray,
+    sim: np.ndarray,
+    score: np.ndarray,
+    shared: np.ndarray,
     cfg: TruthConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per trackster: index of its dominant sim particle (-1 if none passes) and the shared energy.
 
-    The dominant particle is the one with the lowest association score; it counts only if the score
-    is below ``max_score`` and it holds at least ``min_shared_fraction`` of the trackster's energy.
+    Associations are in CSR form (trackster ``i`` owns entries ``offsets[i]:offsets[i+1]``).  The
+    dominant particle is the one with the lowest association score; it counts only if the score is
+    below ``max_score`` and it holds at least ``min_shared_fraction`` of the trackster's energy.
     """
     n = len(raw_energy)
-    sim = np.full(n, -1, dtype=np.int64)
-    energy = np.zeros(n, dtype=np.float32)
-    for i in range(n):
-        if len(reco_to_sim[i]) == 0:
-            continue
-        j = int(np.argmin(score[i]))
-        frac = shared[i][j] / max(raw_energy[i], 1e-9)
-        if score[i][j] < cfg.max_score and frac >= cfg.min_shared_fraction:
-            sim[i] = int(reco_to_sim[i][j])
-            energy[i] = shared[i][j]
-    return sim, energy
+    out_sim = np.full(n, -1, dtype=np.int64)
+    out_energy = np.zeros(n, dtype=np.float32)
+    counts = np.diff(offsets)
+    has = np.flatnonzero(counts > 0)
+    if len(has) == 0:
+        return out_sim, out_energy
+    owner = np.repeat(np.arange(n), counts)
+    order = np.lexsort((score, owner))  # grouped by trackster, best score first
+    best = order[offsets[has]]
+    frac = shared[best] / np.maximum(raw_energy[has], 1e-9)
+    ok = (score[best] < cfg.max_score) & (frac >= cfg.min_shared_fraction)
+    out_sim[has[ok]] = sim[best[ok]]
+    out_energy[has[ok]] = shared[best[ok]]
+    return out_sim, out_energy
 
 
 def edge_labels(node_sim: np.ndarray, edge_index: np.ndarray) -> np.ndarray:
