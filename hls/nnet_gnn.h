@@ -62,6 +62,11 @@ void gnn_dense(data_T data[CONFIG_T::n_rows * CONFIG_T::n_in], res_T res[CONFIG_
                const typename CONFIG_T::weight_t weights[CONFIG_T::n_out * CONFIG_T::n_in],
                const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
     #pragma HLS INLINE off
+    // One instance per weight array (as hls4ml's dense_latency does), so the weights are constants
+    // in each instance and the multiplications by pruned (zero) weights fold away in synthesis.
+    #pragma HLS function_instantiate variable = weights, biases
+    #pragma HLS ARRAY_PARTITION variable = weights complete
+    #pragma HLS ARRAY_PARTITION variable = biases complete
 DenseRows:
     for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
         #pragma HLS PIPELINE II = CONFIG_T::reuse_factor
