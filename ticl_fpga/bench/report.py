@@ -217,6 +217,12 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         summary_table(res),
     ]
+    if "updated" in res:
+        parts[3:3] = [
+            f"Stages {', '.join(res['updated'])} re-measured later with code "
+            f"{res['provenance_of_update']['git']}.",
+            "",
+        ]
     if "inference" in res:
         parts += ["", "## Float inference", "", "```", format_table(res["inference"]), "```"]
     if "quantized" in res:
