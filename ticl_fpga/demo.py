@@ -45,6 +45,7 @@ class DemoConfig(StrictModel):
     finetune_epochs: int = Field(2, ge=0)
     n_max: int = Field(64, ge=2)
     e_max: int = Field(256, ge=1)
+    window_overlap: int = Field(16, ge=0, description="nodes shared by neighbouring eta windows")
     golden_graphs: int = Field(8, ge=1)
     compare_events: int = Field(50, ge=1)
 
@@ -216,7 +217,10 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
     from ticl_fpga.data.dataset import load_dataset
 
     graphs = _fitting_graphs(
-        load_dataset(ctx.dataset).iter_split("test"), ctx.capacity(), ctx.cfg.golden_graphs
+        load_dataset(ctx.dataset).iter_split("test"),
+        ctx.capacity(),
+        ctx.cfg.golden_graphs,
+        ctx.cfg.window_overlap,
     )
     golden = golden_from_graphs(ctx.qonnx, graphs)
     tmp = ctx.hls_dir.with_name(ctx.hls_dir.name + ".partial")
@@ -239,7 +243,7 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
     }
 
 
-def _fitting_graphs(graphs, capacity, n: int) -> list[tuple]:
+def _fitting_graphs(graphs, capacity, n: int, overlap: int) -> list[tuple]:
     """``n`` golden graphs: events that fit the capacity, or the eta windows of those that don't."""
     import numpy as np
 
@@ -252,7 +256,8 @@ def _fitting_graphs(graphs, capacity, n: int) -> list[tuple]:
             out.append((x, ei, ea))
         else:
             order = np.argsort(g.node_eta.numpy(), kind="stable")
-            out.extend(w.subgraph(x, ei, ea) for w in windows(x.shape[0], ei, capacity, order)[0])
+            wins, _ = windows(x.shape[0], ei, capacity, order, overlap=overlap)
+            out.extend(w.subgraph(x, ei, ea) for w in wins)
         if len(out) >= n:
             break
     return out[:n]
@@ -273,6 +278,7 @@ def _compare(ctx: DemoContext) -> dict[str, Any]:
         "test",
         out,
         max_events=ctx.cfg.compare_events,
+        window_overlap=ctx.cfg.window_overlap,
     )
     keys = (
         "n_events",

@@ -124,3 +124,15 @@ def test_hls_csim_bit_exact(tmp_path, config):
             got, brevitas_logits(model, x, ei, ea), err_msg=f"{name}: C sim vs Brevitas"
         )
     assert result.lost_fraction == 0.0
+
+
+def test_overlapping_windows_keep_boundary_edges_and_assign_each_edge_once():
+    cap = Capacity(n_max=4, e_max=6)
+    ei = np.array([[0, 1, 2, 3, 4, 5, 6, 0], [1, 2, 3, 4, 5, 6, 7, 7]])
+    wins, lost = windows(8, ei, cap, overlap=2)
+    assert lost.tolist() == [False] * 7 + [True]  # only the long 0-7 edge is lost
+    assigned = np.concatenate([w.edges for w in wins])
+    assert sorted(assigned.tolist()) == list(range(7))  # every kept edge in exactly one window
+    for w in wins:
+        sub_x, sub_ei, _ = w.subgraph(np.arange(8.0)[:, None], ei, np.zeros((8, 1)))
+        assert len(sub_x) <= 4 and (sub_ei >= 0).all() and (sub_ei < len(sub_x)).all()

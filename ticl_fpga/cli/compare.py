@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--e-max", type=int, default=256, help="capacity when exporting QONNX")
     p.add_argument("--max-events", type=int, help="compare at most this many events")
     p.add_argument(
+        "--window-overlap", type=int, default=0, help="nodes shared by neighbouring eta windows"
+    )
+    p.add_argument(
         "--cut", type=float, default=0.5, help="fixed score cut besides the working point"
     )
     p.set_defaults(handler=_compare)
@@ -102,6 +105,7 @@ def _compare(args: argparse.Namespace) -> int:
                 args.out,
                 max_events=args.max_events,
                 cut=args.cut,
+                window_overlap=args.window_overlap,
                 progress=True,
             )
         except BitMismatchError as exc:

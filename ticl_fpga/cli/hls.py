@@ -50,6 +50,9 @@ def register(sub) -> None:
         "--out", type=Path, required=True, help="output .npz (logits per graph, concatenated)"
     )
     p.add_argument(
+        "--window-overlap", type=int, default=0, help="nodes shared by neighbouring eta windows"
+    )
+    p.add_argument(
         "--refuse-oversize",
         action="store_true",
         help="error on graphs above capacity instead of windowing",
@@ -159,6 +162,7 @@ def _predict(args: argparse.Namespace) -> int:
         on_grid=False,
         scalers=scalers,
         on_overflow="refuse" if args.refuse_oversize else "window",
+        window_overlap=args.window_overlap,
         progress=True,
     )
     counts = np.array([len(v) for v in res.logits])

@@ -55,7 +55,7 @@ def float_scores(model_or_path, graphs, *, device: str | None = None) -> tuple[l
     return out, device
 
 
-def _jobs(graphs, quant_model, capacity):
+def _jobs(graphs, quant_model, capacity, overlap: int = 0):
     """(graph index, edge ids, padded window) for every graph, windowed like ``hls_predict``."""
     from ticl_fpga.compile.capacity import pad_graph, windows
     from ticl_fpga.compile.to_qonnx import quantize_inputs
@@ -71,7 +71,7 @@ def _jobs(graphs, quant_model, capacity):
             continue
         eta = getattr(g, "node_eta", None)
         order = np.argsort(eta.numpy(), kind="stable") if eta is not None else None
-        wins, lost_mask = windows(n, ei, capacity, order)
+        wins, lost_mask = windows(n, ei, capacity, order, overlap=overlap)
         lost.append(lost_mask)
         for w in wins:
             jobs.append((gi, w.edges, pad_graph(*w.subgraph(xq, ei, eq), capacity)))
@@ -102,6 +102,7 @@ def compare_models(
     max_events: int | None = None,
     cut: float = 0.5,
     strict: bool = True,
+    window_overlap: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Compare float (TorchScript/CUDA when present) vs FPGA (C simulation) on ``split`` events.
@@ -139,7 +140,7 @@ def compare_models(
     q_full = [
         brevitas_logits(quant_model, g.x, g.edge_index, g.edge_attr) for g in graphs
     ]  # whole events, no windowing
-    jobs, lost = _jobs(graphs, quant_model, capacity)
+    jobs, lost = _jobs(graphs, quant_model, capacity, window_overlap)
     padded = [j[2] for j in jobs]
     csim = run_csim(hls_model, padded)
     fpga = [np.full(g.edge_index.shape[1], np.nan) for g in graphs]

@@ -89,17 +89,24 @@ class Window:
 
 
 def windows(
-    num_nodes: int, edge_index: np.ndarray, capacity: Capacity, order: np.ndarray | None = None
+    num_nodes: int,
+    edge_index: np.ndarray,
+    capacity: Capacity,
+    order: np.ndarray | None = None,
+    *,
+    overlap: int = 0,
 ) -> tuple[list[Window], np.ndarray]:
     """Split a graph into windows of consecutive nodes (in ``order``, e.g. by eta) that fit.
 
-    Each window keeps the edges with both ends inside it.  Returns the windows and a boolean mask
-    of the edges that landed in no window (lost to windowing).
+    Consecutive windows share ``overlap`` nodes, so edges between neighbouring tracksters near a
+    window boundary are still seen.  Each edge belongs to the first window holding both its ends.
+    Returns the windows and a boolean mask of the edges that landed in no window (lost).
     """
     edge_index = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
     order = np.arange(num_nodes) if order is None else np.asarray(order)
     rank = np.empty(num_nodes, dtype=np.int64)
     rank[order] = np.arange(num_nodes)
+    r = rank[edge_index]
     covered = np.zeros(edge_index.shape[1], dtype=bool)
     out: list[Window] = []
     start = 0
@@ -107,8 +114,7 @@ def windows(
         size = min(capacity.n_max, num_nodes - start)
         while True:
             lo, hi = start, start + size
-            r = rank[edge_index]
-            inside = np.all((r >= lo) & (r < hi), axis=0)
+            inside = np.all((r >= lo) & (r < hi), axis=0) & ~covered
             if inside.sum() <= capacity.e_max or size == 1:
                 break
             size = max(1, size // 2)
@@ -118,5 +124,7 @@ def windows(
             inside[inside_idx] = True
         out.append(Window(nodes=order[start : start + size], edges=np.flatnonzero(inside)))
         covered |= inside
-        start += size
+        if start + size >= num_nodes:
+            break
+        start += max(size - overlap, 1)
     return out, ~covered

@@ -105,6 +105,7 @@ def hls_predict(
     on_grid: bool = True,
     scalers: dict | None = None,
     on_overflow: Literal["window", "refuse"] = "window",
+    window_overlap: int = 0,
     progress: bool = False,
 ) -> PredictResult:
     """Logits of the C simulation for each graph.
@@ -113,8 +114,8 @@ def hls_predict(
     features are already quantized (:func:`~ticl_fpga.compile.to_qonnx.quantize_inputs`);
     otherwise they are raw and are standardised with ``scalers`` (``node_mean``, ``node_std``,
     ``edge_mean``, ``edge_std``, float32 like the model) and quantized onto the input grid.
-    Graphs larger than ``capacity`` are split into windows of consecutive nodes (by eta when known)
-    or refused.
+    Graphs larger than ``capacity`` are split into windows of consecutive nodes (by eta when known,
+    sharing ``window_overlap`` nodes) or refused.
     """
     types = input_types(hls_model)
     result = PredictResult(logits=[])
@@ -140,7 +141,7 @@ def hls_predict(
                 f"{n} nodes / {e} edges exceed the capacity n_max={capacity.n_max}, e_max={capacity.e_max}",
             )
         result.n_windowed_graphs += 1
-        wins, lost = windows(n, ei, capacity, order)
+        wins, lost = windows(n, ei, capacity, order, overlap=window_overlap)
         result.n_lost += int(lost.sum())
         for w in wins:
             jobs.append((gi, w.edges, pad_graph(*w.subgraph(x, ei, ea), capacity)))
