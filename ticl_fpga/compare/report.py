@@ -77,28 +77,9 @@ def format_markdown(s: dict[str, Any]) -> str:
         "",
         "## Where the differences sit",
         "",
-        "| energy bin (GeV) | edges | mean abs score diff | WP flip fraction |",
-        "|---|---|---|---|",
     ]
-    e = s["abs_score_difference_vs_energy"]
-    fl = s["decisions"]["working_point"]["flip_vs_energy"]
-    for i in range(len(e["count"])):
-        lines.append(
-            f"| {_f(e['edges'][i])}-{_f(e['edges'][i + 1])} | {fl['count'][i]} | "
-            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} |"
-        )
-    lines += [
-        "",
-        "| abs(eta) bin | edges | mean abs score diff | WP flip fraction |",
-        "|---|---|---|---|",
-    ]
-    e = s["abs_score_difference_vs_eta"]
-    fl = s["decisions"]["working_point"]["flip_vs_eta"]
-    for i in range(len(e["count"])):
-        lines.append(
-            f"| {_f(e['edges'][i])}-{_f(e['edges'][i + 1])} | {fl['count'][i]} | "
-            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} |"
-        )
+    lines += _binned_table(s, "energy bin (GeV)", "energy")
+    lines += [""] + _binned_table(s, "abs(eta) bin", "eta")
     lines += ["", "## Plots", ""] + [f"![{t}]({p})" for p, t in PLOTS.items()] + [""]
     return "\n".join(lines)
 
@@ -158,3 +139,16 @@ def write_report(summary: dict[str, Any], out_dir: str | Path, *, fpga_score, fl
         write_text(tmp / "compare.md", format_markdown(summary))
         write_plots(tmp, summary, np.asarray(fpga_score), np.asarray(float_score))
     return out_dir
+
+
+def _binned_table(s: dict[str, Any], label: str, axis: str) -> list[str]:
+    """Mean |score difference| and working-point flip fraction per ``energy`` or ``eta`` bin."""
+    e = s[f"abs_score_difference_vs_{axis}"]
+    fl = s["decisions"]["working_point"][f"flip_vs_{axis}"]
+    rows = [f"| {label} | edges | mean abs score diff | WP flip fraction |", "|---|---|---|---|"]
+    for i in range(len(e["count"])):
+        rows.append(
+            f"| {_f(e['edges'][i])}-{_f(e['edges'][i + 1])} | {fl['count'][i]} | "
+            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} |"
+        )
+    return rows
