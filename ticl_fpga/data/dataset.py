@@ -103,8 +103,8 @@ def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
     finite = np.ones(n_all, dtype=bool)
     for b in NODE_BRANCHES:
         finite &= np.isfinite(nodes[b])
-    finite &= nodes["raw_energy"] > 0
-    keep = np.flatnonzero(finite)
+    valid = finite & (nodes["raw_energy"] > 0)
+    keep = np.flatnonzero(valid)
     if len(keep) == 0:
         return None
     nodes = {k: v[keep] for k, v in nodes.items()}
@@ -126,7 +126,7 @@ def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
     # energy of each sim particle as seen by the reconstruction (sum of shared energies)
     n_sim = len(ev.sim["regressed_energy"])
     owner = np.repeat(np.arange(n_all), np.diff(ev.assoc_offsets))
-    use = finite[owner] & (ev.assoc_sim >= 0) & (ev.assoc_sim < n_sim)
+    use = valid[owner] & (ev.assoc_sim >= 0) & (ev.assoc_sim < n_sim)
     sim_energy = np.bincount(
         ev.assoc_sim[use], weights=ev.assoc_shared[use], minlength=n_sim
     ).astype(np.float32)
@@ -144,11 +144,7 @@ def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
         sim_energy=sim_energy,
         sim_eta=ev.sim["barycenter_eta"].astype(np.float32),
         sim_pid=ev.sim["pdgID"].astype(np.int64),
-        nan_rows=int(
-            n_all
-            - len(keep)
-            - int((np.isfinite(ev.nodes["raw_energy"]) & (ev.nodes["raw_energy"] <= 0)).sum())
-        ),
+        nan_rows=int((~finite).sum()),
         true_pairs=int((counts * (counts - 1) // 2).sum()),
     )
 
