@@ -24,6 +24,7 @@ VERB_MODULES = (
     "export",
     "quantize",
     "hls",
+    "rtl",
     "golden",
     "compare",
     "demo",
