@@ -21,12 +21,20 @@ class InputError(TiclFpgaError):
         return (type(self), (self.path, self.message, self.field))
 
 
+class OutputError(InputError):
+    """An output path that cannot be written without destroying something (or is locked)."""
+
+
 class ConfigError(TiclFpgaError):
     """An invalid configuration or recipe file."""
 
 
 class MissingDependencyError(TiclFpgaError):
     """An optional dependency is not installed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` and atomic writer cleans up; exit 143."""
 
 
 def require(module: str, extra: str = "fpga"):

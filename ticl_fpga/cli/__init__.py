@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ticl_fpga import __version__
-from ticl_fpga.errors import TiclFpgaError
+from ticl_fpga.errors import Terminated, TiclFpgaError
 
 #: Verb modules in pipeline order; a module that does not exist yet is skipped.
 VERB_MODULES = (
@@ -34,8 +34,89 @@ VERB_MODULES = (
 log = logging.getLogger("ticl_fpga.cli")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``ticl-fpga VERB: error: ...``, exit 2), no usage dump."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+# ----------------------------------------------------------------------------- value types
+# Every numeric option is checked where it enters, so bad values never reach the work.
+
+
+def _number(kind, text: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a valid {kind.__name__}") from None
+
+
+def int_at_least(low: int):
+    """argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        v = _number(int, text)
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        return v
+
+    parse.__name__ = f"int >= {low}"
+    return parse
+
+
+positive_int = int_at_least(1)
+nonneg_int = int_at_least(0)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    import math
+
+    v = _number(float, text)
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return v
+
+
+def nonneg_float(text: str) -> float:
+    import math
+
+    v = _number(float, text)
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return v
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a float strictly between 0 and 1 (a score cut)."""
+    v = _number(float, text)
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return v
+
+
+def torch_device(text: str) -> str:
+    """argparse type: a torch device that exists here (``cpu``, ``cuda``, ``cuda:1``)."""
+    import re
+
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a device (cpu, cuda, cuda:N)")
+    if text.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(f"'{text}': no CUDA GPU is available here")
+        idx = int(text.split(":")[1]) if ":" in text else 0
+        if idx >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(
+                f"'{text}': only {torch.cuda.device_count()} CUDA device(s) here"
+            )
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ticl-fpga",
         description="Trackster-linking GNNs: ntuples -> graphs -> float/quantized models -> hls4ml.",
     )
@@ -55,29 +136,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from ticl_fpga.logging import setup_logging
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad option (one line, already printed) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     setup_logging(-1 if args.quiet else args.verbose)
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # so atomic writers clean up on `kill`
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    # Ctrl-C and SIGTERM both unwind the stack (every atomic writer removes its temporary path);
+    # the previous handlers come back afterwards, so an in-process caller keeps its own.
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         rc = handler(args)
     except TiclFpgaError as exc:
-        sys.stderr.write(f"ticl-fpga: error: {exc}\n")
+        sys.stderr.write(f"ticl-fpga: error: {_one_line(exc)}\n")
         return 2
+    except ValidationError as exc:  # a value set on a config after loading it
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or exc.title
+        sys.stderr.write(f"ticl-fpga: error: {exc.title} [{loc}]: {err['msg']}\n")
+        return 2
+    except Terminated:
+        sys.stderr.write("ticl-fpga: terminated (SIGTERM); re-run the same command to resume\n")
+        return 143
     except KeyboardInterrupt:
-        sys.stderr.write("ticl-fpga: interrupted\n")
+        sys.stderr.write("ticl-fpga: interrupted; re-run the same command to resume\n")
         return 130
+    finally:
+        for s, h in saved.items():
+            if h is not None:
+                signal.signal(s, h)
     return int(rc or 0)
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
 
 
 def add_subgroup(sub, name: str, help: str) -> argparse._SubParsersAction:

@@ -21,19 +21,25 @@ import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ticl_fpga.config import StrictModel, provenance
 from ticl_fpga.data.candidates import CandidateConfig, candidate_edges
-from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES, edge_features, node_features
+from ticl_fpga.data.features import (
+    EDGE_FEATURES,
+    NODE_FEATURES,
+    edge_features,
+    feature_names,
+    node_features,
+)
 from ticl_fpga.data.ntuple import EventArrays, expand_paths, file_entries, iter_events
 from ticl_fpga.data.schema import NODE_BRANCHES, NtupleSchema
 from ticl_fpga.data.truth import TruthConfig, dominant_sim, edge_labels
 from ticl_fpga.errors import InputError
-from ticl_fpga.io import atomic_path, write_json
+from ticl_fpga.io import atomic_path, check_output, write_json
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +52,27 @@ class BuildConfig(StrictModel):
     ntuple: NtupleSchema = NtupleSchema()
     candidates: CandidateConfig = CandidateConfig()
     truth: TruthConfig = TruthConfig()
+    feature_set: Literal["ticl_fpga", "cmssw"] = Field(
+        "ticl_fpga", description="ticl_fpga (19/10 features) or cmssw (the producer's 29/5)"
+    )
+    gnn_training: bool = Field(
+        True, description="cmssw: read a GNNTraining tree when the file has one"
+    )
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     split_seed: int = 0
     workers: int = Field(2, ge=1)
     step_size: int = Field(200, ge=1, description="events per uproot chunk")
     shard_size: int = Field(500, ge=1, description="events per shard file")
     max_events: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _fractions(self) -> BuildConfig:
+        f = self.split_fractions
+        if any(not (0 <= x <= 1) for x in f) or abs(sum(f) - 1) > 1e-6:
+            raise ValueError(f"split_fractions {list(f)} must be in [0, 1] and sum to 1")
+        if f[0] == 0:
+            raise ValueError("split_fractions: the train fraction must be > 0")
+        return self
 
 
 @dataclass
@@ -94,7 +115,7 @@ class GraphArrays:
         )
 
 
-def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
+def build_graph(ev: EventArrays, cfg: BuildConfig, extra: Any = None) -> GraphArrays | None:
     """Graph of one event; ``None`` for an event with no (valid) trackster."""
     nodes = ev.nodes
     n_all = len(nodes["raw_energy"])
@@ -108,11 +129,17 @@ def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
     if len(keep) == 0:
         return None
     nodes = {k: v[keep] for k, v in nodes.items()}
-    x = node_features(nodes)
-    ei = candidate_edges(
-        nodes["barycenter_eta"], nodes["barycenter_phi"], nodes["barycenter_z"], cfg.candidates
-    )
-    ea = edge_features(nodes, ei)
+    match = None
+    if cfg.feature_set == "ticl_fpga" and cfg.candidates.source == "geometry":
+        x = node_features(nodes)
+        ei = candidate_edges(
+            nodes["barycenter_eta"], nodes["barycenter_phi"], nodes["barycenter_z"], cfg.candidates
+        )
+        ea = edge_features(nodes, ei)
+    else:  # cmssw features and/or TICLGraph candidates (ticl_fpga/data/cmssw.py)
+        from ticl_fpga.data.cmssw import event_graph
+
+        x, ei, ea, match = event_graph(ev, extra, keep, cfg)
     all_sim, all_shared = dominant_sim(
         ev.nodes["raw_energy"],
         ev.assoc_offsets,
@@ -122,6 +149,8 @@ def build_graph(ev: EventArrays, cfg: BuildConfig) -> GraphArrays | None:
         cfg.truth,
     )
     node_sim, node_shared = all_sim[keep], all_shared[keep]
+    if match is not None and cfg.truth.rule == "seed":
+        node_sim = match  # GNNTraining's node_match_idx: the same rule, as the dumper applied it
     y = edge_labels(node_sim, ei)
     # energy of each sim particle as seen by the reconstruction (sum of shared energies)
     n_sim = len(ev.sim["regressed_energy"])
@@ -166,10 +195,12 @@ _WORKER_CFG: BuildConfig | None = None
 
 
 def _init_worker(cfg: BuildConfig) -> None:
+    """Pool initializer: runs in each worker process only, never in the parent."""
     global _WORKER_CFG
     _WORKER_CFG = cfg
     # The parent (the CLI) turns SIGTERM into KeyboardInterrupt; workers must die on it instead,
-    # or Pool.terminate() can wait forever for a worker blocked on the task queue's lock.
+    # or Pool.terminate() can wait forever for a worker blocked on the task queue's lock.  Ctrl-C
+    # reaches the whole process group: the parent handles it and terminates the pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -177,15 +208,20 @@ def _init_worker(cfg: BuildConfig) -> None:
 Task = tuple[str, int, int]  # (file, first entry, end entry)
 
 
-def _work(task: Task) -> list[tuple[str, int, GraphArrays | None]]:
-    """Read entries ``[start, stop)`` of one file and build their graphs (runs in a worker)."""
-    assert _WORKER_CFG is not None
+def _work(task: Task, cfg: BuildConfig | None = None) -> list[tuple[str, int, GraphArrays | None]]:
+    """Read entries ``[start, stop)`` of one file and build their graphs (in a worker, or in
+    the parent with ``cfg`` given)."""
+    cfg = cfg or _WORKER_CFG
+    assert cfg is not None
     path, start, stop = task
     out = []
-    for ev in iter_events(
-        [path], _WORKER_CFG.ntuple, step_size=stop - start, entry_range=(start, stop)
-    ):
-        g = build_graph(ev, _WORKER_CFG)
+    extras = None
+    if cfg.feature_set != "ticl_fpga" or cfg.candidates.source != "geometry":
+        from ticl_fpga.data.cmssw import read_extras
+
+        extras = read_extras(path, cfg, start, stop)
+    for ev in iter_events([path], cfg.ntuple, step_size=stop - start, entry_range=(start, stop)):
+        g = build_graph(ev, cfg, None if extras is None else extras[ev.entry - start])
         if g is not None:
             _check_finite(g, ev)
         out.append((ev.file, ev.entry, g))
@@ -213,9 +249,8 @@ def _iter_graphs(paths, cfg: BuildConfig) -> Iterator[tuple[str, int, GraphArray
     """Graphs in file/entry order; with ``workers > 1`` each worker reads and builds whole chunks."""
     tasks = _tasks(paths, cfg)
     if cfg.workers <= 1 or len(tasks) <= 1:
-        _init_worker(cfg)
-        for task in tasks:
-            yield from _work(task)
+        for task in tasks:  # in this process: its signal handlers stay as they are
+            yield from _work(task, cfg)
         return
     ctx = mp.get_context("fork")
     pool = ctx.Pool(min(cfg.workers, len(tasks)), initializer=_init_worker, initargs=(cfg,))
@@ -245,9 +280,9 @@ class _Stats:
         s = np.stack([np.full(a.shape[1], len(a), dtype=np.float64), a.sum(0), (a * a).sum(0)])
         self.sums[key] = self.sums.get(key, 0) + s
 
-    def scalers(self) -> dict[str, list[float]]:
+    def scalers(self, node_dim: int = len(NODE_FEATURES), edge_dim: int = len(EDGE_FEATURES)):
         out = {}
-        for key, dim in (("node", len(NODE_FEATURES)), ("edge", len(EDGE_FEATURES))):
+        for key, dim in (("node", node_dim), ("edge", edge_dim)):
             s = self.sums.get(key)
             if s is None or s[0, 0] == 0:
                 mean, std = np.zeros(dim), np.ones(dim)
@@ -282,16 +317,25 @@ class _Stats:
 
 
 def build_dataset(
-    paths: Sequence[str | Path], out: str | Path, cfg: BuildConfig | None = None
+    paths: Sequence[str | Path],
+    out: str | Path,
+    cfg: BuildConfig | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
-    """Read ntuples, build graphs and write the dataset folder ``out`` atomically."""
+    """Read ntuples, build graphs and write the dataset folder ``out`` atomically.
+
+    ``out`` must not be, contain or lie inside an input, and an existing ``out`` is replaced only
+    if it is an earlier dataset (or ``force``).
+    """
     import torch
     from tqdm.auto import tqdm
 
     cfg = cfg or BuildConfig()
-    out = Path(out)
+    files = expand_paths(paths)
+    out = check_output(out, kind="dataset", inputs=files, force=force, folder=True)
     stats = _Stats()
-    with atomic_path(out, suffix="") as tmp:
+    with atomic_path(out, suffix="", kind="dataset", force=force) as tmp:
         buffers: dict[str, list] = {s: [] for s in SPLITS}
         shards: dict[str, list[str]] = {s: [] for s in SPLITS}
         for s in SPLITS:
@@ -306,7 +350,7 @@ def build_dataset(
             buffers[split] = []
 
         for file, entry, g in tqdm(
-            _iter_graphs(paths, cfg), desc="graphs", unit="evt", disable=None
+            _iter_graphs(files, cfg), desc="graphs", unit="evt", disable=None
         ):
             if g is None:
                 stats.empty_events += 1
@@ -331,9 +375,10 @@ def build_dataset(
         if stats.events == 0:
             raise InputError(", ".join(map(str, paths)), "no event with a valid trackster")
         meta = {
-            "node_features": list(NODE_FEATURES),
-            "edge_features": list(EDGE_FEATURES),
-            "scalers": stats.scalers(),
+            "feature_set": cfg.feature_set,
+            "node_features": list(feature_names(cfg.feature_set)[0]),
+            "edge_features": list(feature_names(cfg.feature_set)[1]),
+            "scalers": stats.scalers(*map(len, feature_names(cfg.feature_set))),
             "summary": stats.summary(),
             "shards": shards,
             "sources": [str(p) for p in paths],
@@ -346,19 +391,75 @@ def build_dataset(
 
 
 class GraphDataset:
-    """A dataset folder written by :func:`build_dataset`."""
+    """A dataset folder written by :func:`build_dataset`; checked when opened."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        if not self.root.is_dir():
+            raise InputError(self.root, "no such dataset folder (ticl-fpga data build writes one)")
         meta_path = self.root / "meta.json"
-        if not meta_path.exists():
+        self.meta_path = meta_path
+        if not meta_path.is_file():
             raise InputError(self.root, "not a ticl-fpga dataset (no meta.json)")
         try:
-            self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise InputError(meta_path, f"invalid JSON ({exc.msg})") from None
+            self._meta_bytes = meta_path.read_bytes()
+            self.meta: dict[str, Any] = json.loads(self._meta_bytes)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(meta_path, f"truncated or not JSON ({_one_line(exc)})") from None
+        if not isinstance(self.meta, dict):
+            raise InputError(meta_path, "not a dataset description (expected a JSON object)")
+        for key, kind in (
+            ("node_features", list),
+            ("edge_features", list),
+            ("scalers", dict),
+            ("summary", dict),
+            ("shards", dict),
+        ):
+            if not isinstance(self.meta.get(key), kind):
+                raise InputError(meta_path, f"missing or not a {kind.__name__}", field=key)
         self.node_features: list[str] = self.meta["node_features"]
         self.edge_features: list[str] = self.meta["edge_features"]
+        for split in SPLITS:
+            names = self.meta["shards"].get(split)
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise InputError(
+                    meta_path, "missing or not a list of shard files", f"shards.{split}"
+                )
+            for name in names:
+                shard = self.root / name
+                if self.root.resolve() not in shard.resolve().parents:
+                    raise InputError(meta_path, f"shard {name} lies outside the dataset", "shards")
+                if not shard.is_file():
+                    raise InputError(
+                        shard, "missing shard; rebuild the dataset (ticl-fpga data build)"
+                    )
+        self._check_scalers()
+
+    def _check_scalers(self) -> None:
+        dims = {"node": len(self.node_features), "edge": len(self.edge_features)}
+        for key in ("node_mean", "node_std", "edge_mean", "edge_std"):
+            field = f"scalers.{key}"
+            raw = self.meta["scalers"].get(key)
+            try:
+                arr = np.asarray(raw, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError(self.meta_path, "not a list of numbers", field=field) from None
+            if arr.shape != (dims[key.split("_")[0]],):
+                raise InputError(
+                    self.meta_path,
+                    f"has shape {arr.shape}, expected ({dims[key.split('_')[0]]},)",
+                    field=field,
+                )
+            if not np.isfinite(arr).all():
+                i = int(np.flatnonzero(~np.isfinite(arr))[0])
+                raise InputError(self.meta_path, f"non-finite value at index {i}", field=field)
+            if key.endswith("std") and (arr < 0).any():
+                raise InputError(self.meta_path, "negative standard deviation", field=field)
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of ``meta.json``: which dataset a run was trained on."""
+        return hashlib.sha256(self._meta_bytes).hexdigest()[:16]
 
     @property
     def scalers(self) -> dict[str, np.ndarray]:
@@ -375,10 +476,27 @@ class GraphDataset:
         if split not in SPLITS:
             raise InputError(self.root, f"unknown split '{split}' (one of {', '.join(SPLITS)})")
         for name in self.meta["shards"][split]:
-            yield from torch.load(self.root / name, weights_only=False)
+            path = self.root / name
+            try:
+                graphs = torch.load(path, weights_only=False)
+            except FileNotFoundError:
+                raise InputError(path, "missing shard; rebuild the dataset") from None
+            except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad shard
+                raise InputError(
+                    path, f"truncated or corrupt shard ({_one_line(exc)}); rebuild the dataset"
+                ) from None
+            if not isinstance(graphs, list) or not all(
+                hasattr(g, "x") and hasattr(g, "edge_index") for g in graphs
+            ):
+                raise InputError(path, "not a list of graphs; rebuild the dataset")
+            yield from graphs
 
     def split(self, split: str) -> list[Any]:
         return list(self.iter_split(split))
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
 
 
 def load_dataset(root: str | Path) -> GraphDataset:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,21 +41,92 @@ class EventArrays:
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
-    """Expand glob patterns; a pattern that matches nothing is an error naming it."""
+    """Expand glob patterns; a pattern that matches nothing is an error naming it.
+
+    A name that exists is taken literally, even if it holds glob characters (``run[1].root``).
+    The same file given twice (directly or through overlapping patterns) is an error: it would
+    count its events twice.
+    """
     out: list[Path] = []
+    seen: dict[Path, str] = {}
     for pat in patterns:
         pat = str(pat)
-        if any(c in pat for c in "*?["):
-            hits = sorted(glob.glob(pat))
+        if Path(pat).exists() or not any(c in pat for c in "*?["):
+            hits = [Path(pat)]
+            if not hits[0].exists():
+                raise InputError(hits[0], "no such file")
+        else:
+            hits = [Path(h) for h in sorted(glob.glob(pat))]
             if not hits:
                 raise InputError(pat, "glob pattern matches no file")
-            out.extend(Path(h) for h in hits)
-        else:
-            p = Path(pat)
-            if not p.exists():
-                raise InputError(p, "no such file")
+        for p in hits:
+            if p.is_dir():
+                raise InputError(p, "is a folder, not a ROOT file (give the files, or a glob)")
+            key = p.resolve()
+            if key in seen:
+                raise InputError(p, f"given twice (also as {seen[key]}); each file is read once")
+            seen[key] = pat
             out.append(p)
     return out
+
+
+_FLOATS = {"float", "double", "Float_t", "Double_t", "Double32_t", "Float16_t", "float32_t"}
+_BOOLS = {"bool", "Bool_t"}
+
+
+def _parse_type(typename: str) -> tuple[str, int]:
+    """``std::vector<std::vector<float>>`` -> ``("float", 2)``: leaf type and nesting depth."""
+    t = typename.replace("std::", "").replace(" ", "")
+    depth = 0
+    while True:
+        if t.startswith(("vector<", "RVec<")) and t.endswith(">"):
+            t = t[t.index("<") + 1 : -1]
+        elif t.endswith("[]"):
+            t = t[:-2]
+        else:
+            return t, depth
+        depth += 1
+
+
+def _leaf_kind(leaf: str) -> str:
+    if leaf in _FLOATS:
+        return "float"
+    if leaf in _BOOLS:
+        return "bool"
+    if re.fullmatch(
+        r"u?int\d*_t|(unsigned)?(char|short|int|long|longlong)|U?(Char|Short|Int|Long64)_t|size_t",
+        leaf,
+    ):
+        return "int"
+    return leaf
+
+
+def _check_type(path: Path, tpath: str, branch, name: str, want: str, depth: int) -> None:
+    """A branch must hold ``want`` ("float" or "int") values nested ``depth`` deep."""
+    typename = str(getattr(branch, "typename", "?"))
+    leaf, got_depth = _parse_type(typename)
+    kind = _leaf_kind(leaf)
+    if got_depth != depth or kind != want:
+        shape = {1: "one value per trackster", 2: "a list per trackster"}[depth]
+        raise InputError(
+            path,
+            f"has type {typename}, expected {want} values ({shape}: "
+            f"{'std::vector<' * depth}{'float' if want == 'float' else 'int'}{'>' * depth})",
+            field=f"{tpath}/{name}",
+        )
+
+
+def _check_suffix(path: Path, schema: NtupleSchema) -> None:
+    """SC associations go with the simtrackstersSC tree, CP ones with simtrackstersCP."""
+    sim, suffix = schema.simtracksters, schema.association_suffix
+    for s in ("SC", "CP"):
+        if sim.endswith(s) and suffix != s:
+            raise InputError(
+                path,
+                f"association suffix '{suffix}' does not fit the sim tree '{sim}' (use "
+                f"association_suffix: {s}, or simtracksters: simtracksters{suffix})",
+                field=schema.assoc("recoToSim"),
+            )
 
 
 def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
@@ -69,6 +141,7 @@ def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
         f = uproot.open(path)
     except Exception as exc:  # uproot raises many types for non-ROOT/truncated files
         raise InputError(path, f"not a ROOT file, or truncated ({_one_line(exc)})") from None
+    _check_suffix(path, schema)
     try:
         with f:
             need = {
@@ -91,6 +164,12 @@ def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
                 for b in branches:
                     if b not in keys:
                         raise InputError(path, "missing branch", field=f"{tpath}/{b}")
+                    if tree == schema.associations:
+                        want = "int" if b.endswith(schema.association_suffix) else "float"
+                        _check_type(path, tpath, t[b], b, want, 2)
+                    else:
+                        want = "int" if b == "pdgID" else "float"
+                        _check_type(path, tpath, t[b], b, want, 1)
                 if entries is not None and t.num_entries != entries:
                     raise InputError(
                         path, f"has {t.num_entries} entries, other trees {entries}", field=tpath
@@ -112,6 +191,85 @@ def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
         raise
     except Exception as exc:
         raise InputError(path, f"truncated or corrupt file ({_one_line(exc)})") from None
+
+
+def _first_bad(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad)[0])
+
+
+def _counts(path: Path, tpath: str, chunk, names: Sequence[str], first: int) -> np.ndarray:
+    """Per-event trackster count; every branch must have exactly that many values per event."""
+    counts = ak.to_numpy(ak.num(chunk[names[0]], axis=1))
+    for b in names[1:]:
+        n = ak.to_numpy(ak.num(chunk[b], axis=1))
+        if (n != counts).any():
+            i = _first_bad(n != counts)
+            raise InputError(
+                path,
+                f"entry {first + i}: {n[i]} values, but {names[0]} has {counts[i]} (one per "
+                "trackster)",
+                field=f"{tpath}/{b}",
+            )
+    return counts
+
+
+def _associations(path: Path, schema: NtupleSchema, assoc, counts, sim_counts, first: int):
+    """recoToSim associations as CSR arrays, checked: one row per trackster, score and shared
+    energy beside every index, indices inside the sim collection, no NaN."""
+    tpath = schema.tree_path(schema.associations)
+    name = schema.assoc("recoToSim")
+    r2s = assoc[name]
+    rows = ak.to_numpy(ak.num(r2s, axis=1))
+    if (rows != counts).any():
+        i = _first_bad(rows != counts)
+        raise InputError(
+            path,
+            f"entry {first + i}: {rows[i]} rows for {counts[i]} tracksters",
+            field=f"{tpath}/{name}",
+        )
+    per_ts = ak.to_numpy(ak.flatten(ak.num(r2s, axis=2)))
+    ts_off = np.r_[0, np.cumsum(per_ts)]  # trackster -> first association
+    ev_of_ts = np.repeat(np.arange(len(counts)), counts)
+    ev_of_a = np.repeat(ev_of_ts, per_ts)
+    a_sim = _flat(r2s).astype(np.int64)
+    out = [a_sim]
+    for what in ("score", "sharedE"):
+        b = schema.assoc("recoToSim", what)
+        arr = assoc[b]
+        n_rows = ak.to_numpy(ak.num(arr, axis=1))
+        if (n_rows != counts).any():
+            i = _first_bad(n_rows != counts)
+            raise InputError(
+                path,
+                f"entry {first + i}: {n_rows[i]} rows for {counts[i]} tracksters",
+                field=f"{tpath}/{b}",
+            )
+        n = ak.to_numpy(ak.flatten(ak.num(arr, axis=2)))
+        if (n != per_ts).any():
+            i = ev_of_ts[_first_bad(n != per_ts)]
+            raise InputError(
+                path,
+                f"entry {first + i}: not one value per association index of {name}",
+                field=f"{tpath}/{b}",
+            )
+        vals = _flat(arr).astype(np.float64)
+        if not np.isfinite(vals).all():
+            i = ev_of_a[_first_bad(~np.isfinite(vals))]
+            raise InputError(
+                path, f"entry {first + i}: NaN or infinite value", field=f"{tpath}/{b}"
+            )
+        out.append(vals)
+    bad = (a_sim < 0) | (a_sim >= sim_counts[ev_of_a])
+    if bad.any():
+        k = _first_bad(bad)
+        i = ev_of_a[k]
+        raise InputError(
+            path,
+            f"entry {first + i}: sim index {a_sim[k]} outside the {sim_counts[i]} sim tracksters "
+            f"of {schema.tree_path(schema.simtracksters)}",
+            field=f"{tpath}/{name}",
+        )
+    return out[0], out[1], out[2], ts_off
 
 
 def _one_line(exc: BaseException) -> str:
@@ -177,27 +335,21 @@ def iter_events(
             ]
             for (reco, report), (sim, _), (assoc, _) in zip(*its, strict=True):
                 first = report.tree_entry_start
+                counts = _counts(
+                    path, schema.tree_path(schema.tracksters), reco, NODE_BRANCHES, first
+                )
                 node_cols = {
                     b: ak.to_numpy(ak.flatten(reco[b])).astype(np.float64) for b in NODE_BRANCHES
                 }
-                counts = ak.to_numpy(ak.num(reco[NODE_BRANCHES[0]]))
                 offsets = np.r_[0, np.cumsum(counts)]
+                sim_counts = _counts(
+                    path, schema.tree_path(schema.simtracksters), sim, SIM_BRANCHES, first
+                )
                 sim_cols = {b: ak.to_numpy(ak.flatten(sim[b])) for b in SIM_BRANCHES}
-                sim_counts = ak.to_numpy(ak.num(sim[SIM_BRANCHES[0]]))
                 sim_off = np.r_[0, np.cumsum(sim_counts)]
-                r2s = assoc[schema.assoc("recoToSim")]
-                # CSR of the associations: per event, per trackster, the list of sim particles
-                a_sim = _flat(r2s).astype(np.int64)
-                a_score = _flat(assoc[schema.assoc("recoToSim", "score")]).astype(np.float64)
-                a_shared = _flat(assoc[schema.assoc("recoToSim", "sharedE")]).astype(np.float64)
-                per_ts = ak.to_numpy(ak.flatten(ak.num(r2s, axis=2)))
-                ts_off = np.r_[0, np.cumsum(per_ts)]  # trackster -> first association
-                if len(per_ts) != offsets[-1]:
-                    raise InputError(
-                        path,
-                        f"{len(per_ts)} recoToSim rows for {offsets[-1]} tracksters",
-                        field=schema.assoc("recoToSim"),
-                    )
+                a_sim, a_score, a_shared, ts_off = _associations(
+                    path, schema, assoc, counts, sim_counts, first
+                )
                 events = (
                     ak.to_numpy(reco["event"]) if event_numeric else first + np.arange(len(counts))
                 )
