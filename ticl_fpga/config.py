@@ -23,17 +23,13 @@ class StrictModel(BaseModel):
     @classmethod
     def from_yaml(cls: type[T], path: str | Path) -> T:
         """Load and validate; errors name the file and the offending field in one line."""
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+        raw = read_yaml(path)
         return cls.from_dict(raw, source=str(path))
 
     @classmethod
     def from_dict(cls: type[T], raw: dict[str, Any], source: str = "<config>") -> T:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: expected a mapping of config fields")
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
@@ -48,6 +44,31 @@ class StrictModel(BaseModel):
         """Save as YAML with provenance (git hash, package version) so a run can be replayed."""
         doc = {"provenance": provenance(), **extra, "config": self.model_dump(mode="json")}
         return write_text(path, yaml.safe_dump(doc, sort_keys=False))
+
+
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """The YAML document of a text file (an empty file gives ``{}``); one-line errors for a
+    missing file, a folder, a binary or unreadable file and invalid YAML."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a {what}")
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (binary?), expected a YAML {what}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a text file (binary?), expected a YAML {what}")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where} ({exc.__class__.__name__})") from None
+    return {} if raw is None else raw
 
 
 def git_hash() -> str:

@@ -85,12 +85,9 @@ def load_train_config(name_or_path: str | Path | None) -> TrainConfig:
             raise ConfigError(
                 f"{path}: no such training config (built-in names: {', '.join(BUILTIN_CONFIGS)})"
             )
-    import yaml
+    from ticl_fpga.config import read_yaml
 
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    raw = read_yaml(path, "training config")
     if isinstance(raw, dict) and "config" in raw and "provenance" in raw:
         raw = raw["config"]
     if not isinstance(raw, dict):
