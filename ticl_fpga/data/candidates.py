@@ -1,8 +1,11 @@
-"""Candidate edges by geometry: an (eta, phi) cone, same endcap, capped nearest neighbours, z-ordered."""
+"""Candidate edges: by geometry (an (eta, phi) cone, same endcap, capped nearest neighbours,
+z-ordered), or read from the ntuple's TICLGraph tree (``graph``: ``linked_outers``), as CMSSW's
+TracksterSoAProducer builds them."""
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -12,7 +15,13 @@ from ticl_fpga.config import StrictModel
 
 
 class CandidateConfig(StrictModel):
-    """Which trackster pairs the GNN gets to score."""
+    """Which trackster pairs the GNN gets to score.
+
+    ``source: geometry`` (default) uses the cone below; ``source: ticlgraph`` takes every
+    (trackster, outer neighbour) pair of the TICLGraph tree in the producer's order.
+    """
+
+    source: Literal["geometry", "ticlgraph"] = "geometry"
 
     cone_dr: float = Field(0.25, gt=0, description="max Delta R in (eta, phi)")
     max_neighbours: int = Field(8, ge=1, description="nearest neighbours kept per trackster")
@@ -55,3 +64,14 @@ def candidate_edges(
     keep = np.abs(az[dst] - az[src]) <= cfg.max_delta_z
     uniq = np.unique(np.stack([src[keep], dst[keep]], axis=1), axis=0)
     return uniq.T.astype(np.int64).reshape(2, -1)
+
+
+def ticlgraph_edges(outer_counts: np.ndarray, outer_flat: np.ndarray) -> np.ndarray:
+    """``[2, E]`` edges of a TICLGraph: row 0 the trackster ``i`` (inner), row 1 its outer neighbour.
+
+    ``outer_counts[i]`` neighbours of trackster ``i`` follow each other in ``outer_flat`` (the
+    ``linked_outers`` branch, flattened): the order is the producer's (``i`` ascending, then the
+    order of ``getOuterNeighbours()``).
+    """
+    src = np.repeat(np.arange(len(outer_counts), dtype=np.int64), outer_counts)
+    return np.stack([src, np.asarray(outer_flat, dtype=np.int64)]).reshape(2, -1)

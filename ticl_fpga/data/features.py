@@ -120,3 +120,121 @@ def edge_features(n: dict[str, np.ndarray], edge_index: np.ndarray) -> np.ndarra
         timed.astype(np.float64),
     ]
     return np.stack(cols, axis=1).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# The CMSSW feature set ("cmssw"): what TracksterLinkingByGNNProducer feeds the model.
+# Definitions: ticl_fpga/data/cmssw.py (module docstring, with sources and known differences).
+# --------------------------------------------------------------------------------------------
+
+#: The producer's 29 node features, in its order (TracksterSoAProducer / TICLDumperGNN names).
+CMSSW_NODE_FEATURES: tuple[str, ...] = (
+    "barycenter_x",
+    "barycenter_y",
+    "barycenter_z",
+    "barycenter_eta",
+    "barycenter_phi",
+    "eVector0_x",
+    "eVector0_y",
+    "eVector0_z",
+    "EV1",
+    "EV2",
+    "EV3",
+    "sigmaPCA1",
+    "sigmaPCA2",
+    "sigmaPCA3",
+    "num_LCs",
+    "num_hits",
+    "raw_energy",
+    "raw_em_energy",
+    "photon_prob",
+    "electron_prob",
+    "muon_prob",
+    "neutral_pion_prob",
+    "charged_hadron_prob",
+    "neutral_hadron_prob",
+    "z_min",
+    "z_max",
+    "LC_density",
+    "trackster_density",
+    "time",
+)
+#: The producer's 5 edge features, in its order.
+CMSSW_EDGE_FEATURES: tuple[str, ...] = (
+    "raw_energy",
+    "barycenter_z",
+    "barycenter_xy",
+    "eigenvector0",
+    "time",
+)
+#: ``detector_size`` of TracksterSoAProducer and TICLDumperGNN: 2 * (3 - 1.5) * (2 * 47).
+DETECTOR_SIZE = float(np.float32(2 * (3 - 1.5) * (2 * 47)))
+
+#: Feature names of each feature set: (node features, edge features).
+FEATURE_SETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ticl_fpga": (NODE_FEATURES, EDGE_FEATURES),
+    "cmssw": (CMSSW_NODE_FEATURES, CMSSW_EDGE_FEATURES),
+}
+
+
+def feature_names(feature_set: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(node feature names, edge feature names) of a feature set."""
+    try:
+        return FEATURE_SETS[feature_set]
+    except KeyError:
+        raise ValueError(
+            f"unknown feature set '{feature_set}' (one of {', '.join(FEATURE_SETS)})"
+        ) from None
+
+
+def cmssw_node_features(n: dict[str, np.ndarray], n_tracksters: int) -> np.ndarray:
+    """``[N, 29]`` float32 node features as the producer computes them.
+
+    ``n`` holds per-trackster columns named as in :data:`CMSSW_NODE_FEATURES` except the two
+    densities, which are computed here in float32 as in C++: ``LC_density = num_LCs /
+    detector_size`` and ``trackster_density = n_tracksters / detector_size`` where
+    ``n_tracksters`` is the size of the whole trackster collection of the event.
+    """
+    f32 = np.float32
+    size = f32(DETECTOR_SIZE)
+    num_lcs = np.asarray(n["num_LCs"], dtype=f32)
+    cols = []
+    for name in CMSSW_NODE_FEATURES:
+        if name == "LC_density":
+            cols.append(num_lcs / size)
+        elif name == "trackster_density":
+            cols.append(np.full(len(num_lcs), f32(n_tracksters) / size, dtype=f32))
+        else:
+            cols.append(np.asarray(n[name], dtype=f32))
+    if not cols[0].size:
+        return np.zeros((0, len(CMSSW_NODE_FEATURES)), dtype=f32)
+    return np.stack(cols, axis=1).astype(f32)
+
+
+def cmssw_edge_features(n: dict[str, np.ndarray], edge_index: np.ndarray) -> np.ndarray:
+    """``[E, 5]`` float32 edge features of TICLDumperGNN, in float32 arithmetic as in C++.
+
+    ``edge_index[0]`` is the inner trackster ``i`` (``edgeIndex_in``), ``edge_index[1]`` its
+    outer neighbour (``edgeIndex_out``); every feature is symmetric except through float rounding.
+    """
+    f32 = np.float32
+    src, dst = np.asarray(edge_index[0], dtype=np.int64), np.asarray(edge_index[1], dtype=np.int64)
+    if len(src) == 0:
+        return np.zeros((0, len(CMSSW_EDGE_FEATURES)), dtype=f32)
+
+    def col(name):
+        return np.asarray(n[name], dtype=f32)
+
+    e, z, t = col("raw_energy"), col("barycenter_z"), col("time")
+    x, y = col("barycenter_x"), col("barycenter_y")
+    vx, vy, vz = col("eVector0_x"), col("eVector0_y"), col("eVector0_z")
+    dot = (vx[src] * vx[dst] + vy[src] * vy[dst]) + vz[src] * vz[dst]
+    cols = [
+        np.abs(e[src] - e[dst]),
+        np.abs(z[src] - z[dst]),
+        np.hypot(x[src] - x[dst], y[src] - y[dst]),
+        # acosf of glibc is correctly rounded: acos in double, rounded once to float32
+        np.arccos(np.clip(dot, f32(-1), f32(1)).astype(np.float64)).astype(f32),
+        np.abs(t[src] - t[dst]),
+    ]
+    return np.stack(cols, axis=1).astype(f32)

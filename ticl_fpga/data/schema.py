@@ -76,6 +76,64 @@ SIM_TRACKSTER_BRANCHES: tuple[str, ...] = (
     "boundaryPy",
     "boundaryPz",
 )
+#: Layer-cluster branches of the ``clusters`` tree that the cmssw feature set reads.
+CLUSTER_BRANCHES: tuple[str, ...] = ("position_z", "cluster_number_of_hits")
+#: Branches of the ``graph`` tree (TICLGraph): per trackster, its inner and outer neighbours.
+GRAPH_BRANCHES: tuple[str, ...] = ("linked_inners", "linked_outers")
+#: TICLDumperGNN ``GNNTraining`` branches: one entry per event, ``node_*`` one value per
+#: trackster, ``edge_*``/``edgeIndex_*`` one list per trackster (its outer neighbours).
+GNN_NODE_BRANCHES: tuple[str, ...] = (
+    "node_raw_energy",
+    "node_raw_em_energy",
+    "node_barycenter_x",
+    "node_barycenter_y",
+    "node_barycenter_z",
+    "node_barycenter_eta",
+    "node_barycenter_phi",
+    "node_eVector0_x",
+    "node_eVector0_y",
+    "node_eVector0_z",
+    "node_EV1",
+    "node_EV2",
+    "node_EV3",
+    "node_sigmaPCA1",
+    "node_sigmaPCA2",
+    "node_sigmaPCA3",
+    "node_photon_prob",
+    "node_electron_prob",
+    "node_muon_prob",
+    "node_neutral_pion_prob",
+    "node_charged_hadron_prob",
+    "node_neutral_hadron_prob",
+    "node_z_min",
+    "node_z_max",
+    "node_time",
+    "node_time_error",
+    "node_LC_density",
+    "node_trackster_density",
+    "node_num_LCs",
+    "node_num_hits",
+    "node_match_idx",
+    "node_match_sharedE",
+    "node_match_score",
+)
+GNN_SIM_BRANCHES: tuple[str, ...] = (
+    "simTrackster_raw_energy",
+    "simTrackster_true_energy",
+    "simTrackster_isPU",
+    "simTrackster_pdgID",
+)
+GNN_EDGE_BRANCHES: tuple[str, ...] = (
+    "edge_raw_energy",
+    "edge_barycenter_z",
+    "edge_barycenter_xy",
+    "edge_time",
+    "edge_eigenvector0",
+    "edge_label",
+    "edge_weight",
+    "edgeIndex_out",
+    "edgeIndex_in",
+)
 #: Particle-ID classes of ``id_probabilities`` (TICL ordering).
 ID_CLASSES: tuple[str, ...] = (
     "photon",
@@ -100,9 +158,16 @@ class NtupleSchema(StrictModel):
     associations: str = "associations"
     association_prefix: str = Field("tsCLUE3D", description="associator branchName")
     association_suffix: str = Field("CP", description="associator suffix: CP or SC")
+    clusters: str = Field("clusters", description="layer-cluster tree (cmssw feature set)")
+    graph: str = Field("graph", description="TICLGraph tree: linked_inners / linked_outers")
+    gnn_folder: str = Field("ticlDumperGNN", description="TDirectory of TICLDumperGNN")
+    gnn_training: str = Field("GNNTraining", description="TICLDumperGNN's tree")
 
     def tree_path(self, tree: str) -> str:
         return f"{self.folder}/{tree}" if self.folder else tree
+
+    def gnn_path(self) -> str:
+        return f"{self.gnn_folder}/{self.gnn_training}" if self.gnn_folder else self.gnn_training
 
     def assoc(self, direction: str, what: str = "") -> str:
         """Association branch name, e.g. ``assoc('recoToSim', 'score')``."""

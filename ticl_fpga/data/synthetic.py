@@ -34,6 +34,23 @@ trackster the list of sim tracksters it shares energy with, the shared energy an
 [0, 1] (0 = perfect, here ``(1 - sharedE / raw_energy)^2``); and the reverse map with the score
 ``(1 - sharedE / sim_energy)^2``.  Overlapping showers give fragments shared between particles.
 
+*CMSSW extras.*  As the TICLDumper and TICLDumperGNN write them: a ``clusters`` tree
+(``position_z``, ``cluster_number_of_hits`` of every layer cluster, indexed by
+``vertices_indexes``), a ``graph`` tree (TICLGraph: ``linked_inners``/``linked_outers``, built
+here with the geometric candidate rule, inner = nearer the interaction point) and
+``ticlDumperGNN/GNNTraining`` (the producer's 29 node and 5 edge features per event, truth by the
+dumper's rule), computed by a per-edge loop that follows ``TICLDumperGNN.cc`` statement by
+statement in float32, independently of the vectorised code in ``ticl_fpga/data/features.py``.
+``gnn_training: false`` leaves that tree out.  The ``event`` branch is an unsigned counter
+(default), an ``edm::EventID``-like record (``run``, ``luminosityBlock``, ``event``) or absent
+(``event_branch``).
+
+File format: uproot writes TTrees only for flat and singly-jagged branches; the dumper's
+``std::vector<std::vector<T>>`` branches (``vertices_*``, ``id_probabilities``, associations,
+``linked_*``, GNNTraining's ``edge_*``) cannot be written as TTree branches by uproot 5, so trees
+holding them are written as RNTuples, the ``clusters`` tree (singly jagged) as a TTree.  The
+reader goes through uproot's common interface for both.
+
 Everything is deterministic from ``seed`` (one ``numpy.random.Generator`` per event from
 ``SeedSequence(seed).spawn``), so event ``i`` is the same whatever the number of events.
 """
@@ -43,7 +60,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
@@ -80,6 +97,11 @@ class GeneratorConfig(StrictModel):
     pu_tracksters_per_vertex: float = Field(2.0, ge=0)
     pu_energy_mean: float = Field(1.5, gt=0)
     events_per_chunk: int = Field(100, ge=1, description="events per uproot write (basket)")
+    gnn_training: bool = Field(True, description="also write ticlDumperGNN/GNNTraining")
+    event_branch: Literal["counter", "eventid", "absent"] = Field(
+        "counter", description="the event branch: unsigned counter, EventID record, or none"
+    )
+    run: int = Field(1, ge=1, description="run number of eventid records")
 
 
 def _unit(eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
@@ -380,7 +402,166 @@ def _event_record(ev: _Event, rng) -> dict[str, Any]:
         [float((1 - min(e / sim_e[s], 1.0)) ** 2) for e in s2r_e[s]] for s in range(len(ev.sim))
     ]
     assoc = {"recoToSim": (r2s, r2s_score, r2s_e), "simToReco": (s2r, s2r_score, s2r_e)}
-    return {"reco": rec, "sim": sim, "assoc": assoc}
+    # layer clusters (hits from the LC energy, no random draw: earlier events stay the same)
+    lc_e = np.asarray([e for x in ve for e in x], dtype=np.float64)
+    clusters = {
+        "position_z": [z for x in vz for z in x],
+        "cluster_number_of_hits": np.maximum(1, np.round(3 * np.sqrt(lc_e / 0.02)))
+        .astype(int)
+        .tolist(),
+    }
+    graph = _ticl_graph(rec)
+    out = {"reco": rec, "sim": sim, "assoc": assoc, "clusters": clusters, "graph": graph}
+    out["gnn"] = _gnn_training(rec, sim, clusters, graph, r2s, r2s_score, r2s_e)
+    return out
+
+
+def _ticl_graph(rec: dict[str, Any]) -> dict[str, list]:
+    """A TICLGraph (``linked_inners``/``linked_outers``) from the geometric candidate rule."""
+    from ticl_fpga.data.candidates import CandidateConfig, candidate_edges
+
+    f32 = lambda k: np.asarray(rec[k], dtype=np.float32).astype(np.float64)  # noqa: E731
+    n = len(rec["raw_energy"])
+    ei = candidate_edges(
+        f32("barycenter_eta"), f32("barycenter_phi"), f32("barycenter_z"), CandidateConfig()
+    )
+    inners: list[list[int]] = [[] for _ in range(n)]
+    outers: list[list[int]] = [[] for _ in range(n)]
+    for a, b in ei.T.tolist():
+        outers[a].append(b)
+        inners[b].append(a)
+    return {
+        "linked_inners": inners,
+        "linked_outers": outers,
+        "isRootTrackster": [not x for x in inners],
+    }
+
+
+def _gnn_training(rec, sim, clusters, graph, r2s, r2s_score, r2s_e) -> dict[str, list]:
+    """The GNNTraining entry of one event, statement by statement as TICLDumperGNN.cc (float32)."""
+    import math as m
+
+    f = np.float32
+    size = f(2 * (3 - 1.5) * (2 * 47))
+    n = len(rec["raw_energy"])
+    t = {
+        k: [f(v) for v in rec[k]]
+        for k in rec
+        if isinstance(rec[k], list)
+        and len(rec[k]) == n
+        and k != "id_probabilities"
+        and not k.startswith("vertices")
+    }
+    lc_z = [f(z) for z in clusters["position_z"]]
+    lc_hits = clusters["cluster_number_of_hits"]
+    out: dict[str, list] = {
+        k: []
+        for k in (
+            "node_raw_energy node_raw_em_energy node_barycenter_x node_barycenter_y node_barycenter_z "
+            "node_barycenter_eta node_barycenter_phi node_eVector0_x node_eVector0_y node_eVector0_z "
+            "node_EV1 node_EV2 node_EV3 node_sigmaPCA1 node_sigmaPCA2 node_sigmaPCA3 node_photon_prob "
+            "node_electron_prob node_muon_prob node_neutral_pion_prob node_charged_hadron_prob "
+            "node_neutral_hadron_prob node_z_min node_z_max node_time node_time_error node_LC_density "
+            "node_trackster_density node_num_LCs node_num_hits"
+        ).split()
+    }
+    dens = f(f(n) / size)
+    for i in range(n):
+        for k in (
+            "raw_energy",
+            "raw_em_energy",
+            "barycenter_x",
+            "barycenter_y",
+            "barycenter_z",
+            "barycenter_eta",
+            "barycenter_phi",
+            "eVector0_x",
+            "eVector0_y",
+            "eVector0_z",
+            "EV1",
+            "EV2",
+            "EV3",
+            "sigmaPCA1",
+            "sigmaPCA2",
+            "sigmaPCA3",
+            "time",
+        ):
+            out[f"node_{k}"].append(t[k][i])
+        out["node_time_error"].append(t["timeError"][i])
+        p = rec["id_probabilities"][i]
+        for j, name in enumerate(
+            ("photon", "electron", "muon", "neutral_pion", "charged_hadron", "neutral_hadron")
+        ):
+            out[f"node_{name}_prob"].append(f(p[j]))
+        verts = rec["vertices_indexes"][i]
+        out["node_num_LCs"].append(f(len(verts)))
+        out["node_LC_density"].append(f(f(len(verts)) / size))
+        out["node_trackster_density"].append(dens)
+        zs = [lc_z[v] for v in verts]
+        out["node_z_min"].append(min(zs) if zs else f(0))
+        out["node_z_max"].append(max(zs) if zs else f(0))
+        out["node_num_hits"].append(f(sum(lc_hits[v] for v in verts)))
+    # truth: calcReco2SimTracksterFit
+    y, shared, score = [], [], []
+    for i in range(n):
+        passed = [
+            (s_, e_, sc)
+            for s_, sc, e_ in zip(r2s[i], r2s_score[i], r2s_e[i], strict=True)
+            if f(sc) < f(0.2)
+        ]
+        if len(passed) == 1:
+            y.append(int(passed[0][0]))
+            shared.append(f(passed[0][1]))
+            score.append(f(passed[0][2]))
+        else:
+            y.append(-1)
+            shared.append(f(-1))
+            score.append(f(-1))
+    out["node_match_idx"], out["node_match_sharedE"], out["node_match_score"] = y, shared, score
+    out["simTrackster_raw_energy"] = list(sim["raw_energy"])
+    out["simTrackster_true_energy"] = list(sim["regressed_energy"])
+    out["simTrackster_isPU"] = [0] * len(sim["raw_energy"])
+    out["simTrackster_pdgID"] = list(sim["pdgID"])
+    edges = {
+        k: [[] for _ in range(n)]
+        for k in (
+            "edge_raw_energy",
+            "edge_barycenter_z",
+            "edge_barycenter_xy",
+            "edge_time",
+            "edge_eigenvector0",
+            "edge_label",
+            "edge_weight",
+            "edgeIndex_out",
+            "edgeIndex_in",
+        )
+    }
+    E, X, Y, Z, T = (
+        t[k] for k in ("raw_energy", "barycenter_x", "barycenter_y", "barycenter_z", "time")
+    )
+    VX, VY, VZ = (t[k] for k in ("eVector0_x", "eVector0_y", "eVector0_z"))
+    for i in range(n):
+        for node in graph["linked_outers"][i]:
+            edges["edge_raw_energy"][i].append(abs(f(E[i] - E[node])))
+            edges["edge_barycenter_z"][i].append(abs(f(Z[i] - Z[node])))
+            edges["edge_time"][i].append(abs(f(T[i] - T[node])))
+            edges["edge_barycenter_xy"][i].append(f(m.hypot(f(X[i] - X[node]), f(Y[i] - Y[node]))))
+            dot = f(f(f(VX[i] * VX[node]) + f(VY[i] * VY[node])) + f(VZ[i] * VZ[node]))
+            edges["edge_eigenvector0"][i].append(f(m.acos(min(max(dot, f(-1)), f(1)))))
+            edges["edgeIndex_in"][i].append(i)
+            edges["edgeIndex_out"][i].append(node)
+            ok = y[i] != -1 and y[node] != -1 and y[i] == y[node]
+            edges["edge_label"][i].append(int(ok))
+            if ok:
+                ts = (1 - score[i]) * shared[i] / E[i] if E[i] > np.finfo(f).eps else 0.0
+                td = (
+                    (1 - score[node]) * shared[node] / E[node] if E[node] > np.finfo(f).eps else 0.0
+                )
+                edges["edge_weight"][i].append(f((ts + td) / 2))
+            else:
+                edges["edge_weight"][i].append(f(0))
+    out.update(edges)
+    return out
 
 
 def _column(values: list, name: str) -> Any:
@@ -394,9 +575,30 @@ def _column(values: list, name: str) -> Any:
     return ak.values_astype(arr, np.float32)
 
 
+def _event_column(events: np.ndarray, event_branch: str, run: int) -> Any:
+    if event_branch == "eventid":  # edm::EventID: run, luminosityBlock, event
+        return ak.zip(
+            {
+                "run": np.full(len(events), run, dtype=np.uint32),
+                "luminosityBlock": (1 + events // 100).astype(np.uint32),
+                "event": (events + 1).astype(np.uint64),
+            }
+        )
+    return events.astype(np.uint64)
+
+
 def _write_chunk(
-    f, schema: NtupleSchema, records: list[dict], events: np.ndarray, first: bool
+    f,
+    schema: NtupleSchema,
+    records: list[dict],
+    events: np.ndarray,
+    first: bool,
+    *,
+    event_branch: str = "counter",
+    run: int = 1,
+    gnn: bool = True,
 ) -> None:
+    event_col = _event_column(events, event_branch, run)
     trees: dict[str, dict[str, Any]] = {}
     for part, tree in (("reco", schema.tracksters), ("sim", schema.simtracksters)):
         cols: dict[str, Any] = {"event": events.astype(np.uint64)}
@@ -414,12 +616,58 @@ def _write_chunk(
             ak.Array([r["assoc"][direction][2] for r in records]), np.float32
         )
     trees[schema.associations] = acols
+    trees[schema.graph] = {
+        k: ak.values_astype(ak.Array([r["graph"][k] for r in records]), t)
+        for k, t in (
+            ("linked_inners", np.uint32),
+            ("linked_outers", np.uint32),
+            ("isRootTrackster", bool),
+        )
+    }
+    ttrees = {
+        schema.clusters: {
+            "position_z": ak.values_astype(
+                ak.Array([r["clusters"]["position_z"] for r in records]), np.float32
+            ),
+            "cluster_number_of_hits": ak.values_astype(
+                ak.Array([r["clusters"]["cluster_number_of_hits"] for r in records]), np.int32
+            ),
+        }
+    }
+    if event_branch != "absent":
+        for cols in (*trees.values(), *ttrees.values()):
+            cols["event"] = event_col
+    else:
+        for cols in trees.values():
+            cols.pop("event", None)
+    if "gnn" in records[0] and gnn:
+        gcols = {}
+        for k in records[0]["gnn"]:
+            arr = ak.Array([r["gnn"][k] for r in records])
+            kind = (
+                np.int32
+                if k in ("node_match_idx", "simTrackster_isPU", "simTrackster_pdgID", "edge_label")
+                else (np.uint32 if k.startswith("edgeIndex") else np.float32)
+            )
+            gcols[k] = ak.values_astype(arr, kind)
+        trees[schema.gnn_path()] = gcols
     for tree, cols in trees.items():
-        path = schema.tree_path(tree)
+        path = schema.gnn_path() if tree == schema.gnn_path() else schema.tree_path(tree)
         if first:
             f[path] = cols
         else:
             f[path].extend(cols)
+    for tree, cols in ttrees.items():  # singly jagged: a real TTree, as the dumper writes
+        path = schema.tree_path(tree)
+        if first:
+            f.mktree(
+                path,
+                {
+                    k: v.type.content if isinstance(v, ak.Array) else v.dtype
+                    for k, v in cols.items()
+                },
+            )
+        f[path].extend(cols)
 
 
 def make_records(cfg: GeneratorConfig) -> list[dict[str, Any]]:
@@ -443,6 +691,8 @@ def write_records(
         with uproot.recreate(tmp) as f:
             if schema.folder:
                 f.mkdir(schema.folder)
+            if schema.gnn_folder:
+                f.mkdir(schema.gnn_folder)
             _write_chunk(f, schema, records, np.arange(len(records)), True)
     return Path(out)
 
@@ -459,6 +709,8 @@ def generate(cfg: GeneratorConfig, out: str | Path, schema: NtupleSchema | None 
         with uproot.recreate(tmp) as f:
             if schema.folder:
                 f.mkdir(schema.folder)
+            if schema.gnn_folder and cfg.gnn_training:
+                f.mkdir(schema.gnn_folder)
             records: list[dict] = []
             first = True
             start = 0
@@ -468,7 +720,16 @@ def generate(cfg: GeneratorConfig, out: str | Path, schema: NtupleSchema | None 
                 rng = np.random.default_rng(seeds[i])
                 records.append(_event_record(generate_event(cfg, rng), rng))
                 if len(records) == cfg.events_per_chunk or i == cfg.n_events - 1:
-                    _write_chunk(f, schema, records, np.arange(start, i + 1), first)
+                    _write_chunk(
+                        f,
+                        schema,
+                        records,
+                        np.arange(start, i + 1),
+                        first,
+                        event_branch=cfg.event_branch,
+                        run=cfg.run,
+                        gnn=cfg.gnn_training,
+                    )
                     first, start, records = False, i + 1, []
     log.info("wrote %d events (PU %d) to %s", cfg.n_events, cfg.pileup, out)
     return out
