@@ -18,6 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("run", help="run folder (ticl-fpga train)")
     t.add_argument("-o", "--output", required=True, help="output .pt file")
+    t.add_argument(
+        "--signature",
+        choices=["default", "cmssw"],
+        default="default",
+        help="cmssw: TracksterLinkingByGNNProducer's forward(X [N,29], edge_features [E,5], "
+        "edge_index [E,2]) -> [E,1] (needs a cmssw-feature-set run)",
+    )
     t.set_defaults(handler=_torchscript)
     o = ex.add_parser(
         "onnx",
@@ -33,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _torchscript(args: argparse.Namespace) -> int:
     from ticl_fpga.export.torchscript import export_run_torchscript
 
-    sys.stdout.write(f"{export_run_torchscript(args.run, args.output)}\n")
+    out = export_run_torchscript(args.run, args.output, signature=args.signature)
+    sys.stdout.write(f"{out}\n")
     return 0
 
 

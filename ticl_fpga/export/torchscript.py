@@ -1,9 +1,22 @@
-"""TorchScript export: the trained float model as a scripted ``ScoringModel`` (raw features -> scores).
+"""TorchScript export: the trained float model as a scripted scoring module (raw features -> scores).
 
-The exported module takes ``x [N, F] float32``, ``edge_index [2, E] int64`` and
-``edge_attr [E, Fe] float32`` (raw features: the scalers are baked in) and returns sigmoid scores
-``[E] float32``; any N and E work, including E = 0.  It is scripted (not traced), so no shape is
-frozen, and it runs on CPU or CUDA after ``.to(device)``.
+Two signatures (``--signature``):
+
+``default``
+    ``forward(x [N, F] float32, edge_index [2, E] int64, edge_attr [E, Fe] float32) -> [E]``;
+    row 0 of ``edge_index`` is the source (the trackster nearer the interaction point).
+``cmssw``
+    exactly the call of CMSSW's ``TracksterLinkingByGNNProducer``:
+    ``forward(X [N, 29] float32, edge_features [E, 5] float32, edge_index [E, 2] int32/int64)
+    -> [E, 1]`` sigmoid scores.  Column 0 of ``edge_index`` is ``in()`` = trackster ``i``
+    (inner, nearer the interaction point), column 1 ``out()`` = its TICLGraph outer neighbour,
+    as ``TracksterSoAProducer`` fills them (see ``ticl_fpga/data/cmssw.py``).  Only a model
+    trained on the ``cmssw`` feature set can be exported this way.
+
+Both check their inputs (rank, widths, dtypes, matching E, edge_index in ``[0, N)``) and raise a
+``RuntimeError`` that names the input; scalers are baked in; any N and E work, including E = 0.
+The modules are scripted (not traced), so no shape is frozen, and run on CPU or CUDA after
+``.to(device)``.
 """
 
 from __future__ import annotations
@@ -12,29 +25,112 @@ import logging
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
+from ticl_fpga.errors import InputError
 from ticl_fpga.io import atomic_path
-from ticl_fpga.model.gnn import ScoringModel
 
 log = logging.getLogger(__name__)
 
+SIGNATURES = ("default", "cmssw")
 
-def script_model(model: nn.Module) -> torch.jit.ScriptModule:
-    """``torch.jit.script(ScoringModel(model))`` of an eval-mode CPU copy of ``model``."""
+
+def _check_features(t: Tensor, name: str, rows: int, width: int, rows_name: str) -> None:
+    if t.dim() != 2 or t.size(1) != width:
+        raise RuntimeError(
+            name + " must have shape [" + rows_name + ", " + str(width) + "], got " + str(t.shape)
+        )
+    if t.dtype != torch.float32:
+        raise RuntimeError(name + " must be float32")
+    if rows >= 0 and t.size(0) != rows:
+        raise RuntimeError(
+            name + " has " + str(t.size(0)) + " rows, edge_index has " + str(rows) + " edges"
+        )
+
+
+def _check_index(edge_index: Tensor, num_nodes: int) -> None:
+    if edge_index.dtype != torch.int64 and edge_index.dtype != torch.int32:
+        raise RuntimeError("edge_index must be int64 or int32")
+    if edge_index.numel() > 0:
+        lo = int(edge_index.min())
+        hi = int(edge_index.max())
+        if lo < 0 or hi >= num_nodes:
+            raise RuntimeError(
+                "edge_index out of range: values in ["
+                + str(lo)
+                + ", "
+                + str(hi)
+                + "] for "
+                + str(num_nodes)
+                + " nodes"
+            )
+
+
+class ValidatedScoringModel(nn.Module):
+    """``default`` signature: ``(x [N, F], edge_index [2, E], edge_attr [E, Fe]) -> [E]``."""
+
+    def __init__(self, model: nn.Module, node_dim: int, edge_dim: int) -> None:
+        super().__init__()
+        self.model = model
+        self.node_dim = node_dim
+        self.edge_dim = edge_dim
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
+        _check_features(x, "x", -1, self.node_dim, "N")
+        if edge_index.dim() != 2 or edge_index.size(0) != 2:
+            raise RuntimeError("edge_index must have shape [2, E], got " + str(edge_index.shape))
+        _check_index(edge_index, x.size(0))
+        _check_features(edge_attr, "edge_attr", edge_index.size(1), self.edge_dim, "E")
+        return torch.sigmoid(self.model(x, edge_index.long(), edge_attr))
+
+
+class CmsswScoringModel(nn.Module):
+    """``cmssw`` signature: ``(X [N, 29], edge_features [E, 5], edge_index [E, 2]) -> [E, 1]``."""
+
+    def __init__(self, model: nn.Module, node_dim: int, edge_dim: int) -> None:
+        super().__init__()
+        self.model = model
+        self.node_dim = node_dim
+        self.edge_dim = edge_dim
+
+    def forward(self, X: Tensor, edge_features: Tensor, edge_index: Tensor) -> Tensor:
+        _check_features(X, "X", -1, self.node_dim, "N")
+        if edge_index.dim() != 2 or edge_index.size(1) != 2:
+            raise RuntimeError("edge_index must have shape [E, 2], got " + str(edge_index.shape))
+        _check_index(edge_index, X.size(0))
+        _check_features(edge_features, "edge_features", edge_index.size(0), self.edge_dim, "E")
+        # column 0 = in() (inner trackster), column 1 = out(): our [2, E] src -> dst
+        ei = edge_index.t().contiguous().long()
+        return torch.sigmoid(self.model(X, ei, edge_features)).unsqueeze(1)
+
+
+def _dims(model: nn.Module) -> tuple[int, int]:
+    spec = model.spec
+    return int(spec.node_dim), int(spec.edge_dim)
+
+
+def script_model(model: nn.Module, signature: str = "default") -> torch.jit.ScriptModule:
+    """Script an eval-mode CPU copy of ``model`` wrapped in the ``signature``'s checking module."""
     import copy
 
+    if signature not in SIGNATURES:
+        raise ValueError(f"unknown signature '{signature}' (one of {', '.join(SIGNATURES)})")
     model = copy.deepcopy(model).cpu().eval()
     for p in model.parameters():
         p.requires_grad_(False)  # inference only: outputs carry no autograd graph
-    return torch.jit.script(ScoringModel(model))
+    wrapper = ValidatedScoringModel if signature == "default" else CmsswScoringModel
+    return torch.jit.script(wrapper(model, *_dims(model)))
 
 
 def export_torchscript(
-    model: nn.Module, path: str | Path, *, metadata: dict[str, str] | None = None
+    model: nn.Module,
+    path: str | Path,
+    *,
+    metadata: dict[str, str] | None = None,
+    signature: str = "default",
 ) -> Path:
     """Script ``model`` and save it atomically to ``path``; ``metadata`` goes into the archive."""
-    scripted = script_model(model)
+    scripted = script_model(model, signature)
     extra = {k: str(v) for k, v in (metadata or {}).items()}
     with atomic_path(path, suffix=".pt") as tmp:
         torch.jit.save(scripted, str(tmp), _extra_files=extra)
@@ -42,27 +138,43 @@ def export_torchscript(
     return Path(path)
 
 
-def export_run_torchscript(run_dir: str | Path, path: str | Path) -> Path:
-    """Export the trained model of a run folder; feature names are stored as archive metadata."""
+def export_run_torchscript(
+    run_dir: str | Path, path: str | Path, *, signature: str = "default"
+) -> Path:
+    """Export the trained model of a run folder; feature names are stored as archive metadata.
+
+    ``signature="cmssw"`` needs a run trained on the ``cmssw`` feature set (the producer's 29 node
+    and 5 edge features, in its order).
+    """
     import json
 
+    from ticl_fpga.data.features import CMSSW_EDGE_FEATURES, CMSSW_NODE_FEATURES
     from ticl_fpga.train.fit import load_run, load_trained_model
 
     payload = load_run(run_dir)
+    if signature == "cmssw" and (
+        tuple(payload["node_features"]) != CMSSW_NODE_FEATURES
+        or tuple(payload["edge_features"]) != CMSSW_EDGE_FEATURES
+    ):
+        raise InputError(
+            run_dir,
+            "--signature cmssw needs a model trained on the cmssw feature set "
+            f"(this one has {len(payload['node_features'])} node / "
+            f"{len(payload['edge_features'])} edge features; build with feature_set: cmssw)",
+        )
     meta = {
         "node_features.json": json.dumps(payload["node_features"]),
         "edge_features.json": json.dumps(payload["edge_features"]),
         "spec.json": json.dumps(payload["spec"]),
+        "signature.txt": signature,
     }
-    return export_torchscript(load_trained_model(run_dir), path, metadata=meta)
+    return export_torchscript(load_trained_model(run_dir), path, metadata=meta, signature=signature)
 
 
 def load_torchscript(
     path: str | Path, device: str | torch.device = "cpu"
 ) -> torch.jit.ScriptModule:
     """Load an exported model (as CMSSW would with ``torch::jit::load``)."""
-    from ticl_fpga.errors import InputError
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such TorchScript file")
