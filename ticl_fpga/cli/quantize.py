@@ -23,15 +23,25 @@ def _qat_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--calib-batches", type=int, help="batches to calibrate activations (default 8)")
     g.add_argument("--seed", type=int, help="random seed (default 0)")
     g.add_argument("--device", help="cpu (default) or cuda")
+    g.add_argument(
+        "--distill-weight",
+        type=float,
+        help="weight w of the distillation from the float scores: loss = (1-w) focal + w KD "
+        "(default: the recipe's distill_weight)",
+    )
+    g.add_argument("--distill-temperature", type=float, help="distillation temperature (recipe)")
 
 
 def _prune_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pruning target and schedule")
     g.add_argument(
         "--target",
-        help="validation target: METRIC (recipe tolerance), METRIC-1%% (relative), METRIC-0.02 "
-        "(absolute) or METRIC>=0.85; metrics: edge_efficiency_at_purity (default), auc, "
-        "efficiency, purity, event_efficiency, event_good_fraction",
+        action="append",
+        help="validation target, repeat to combine (all must hold): METRIC (recipe tolerance), "
+        "METRIC-1%% (relative), METRIC-0.02 (absolute) or METRIC>=0.85; metrics: "
+        "edge_efficiency_at_purity (default), auc, efficiency, purity, event_efficiency, "
+        "event_good_fraction, agreement (working-point decisions equal to the float model's, "
+        "e.g. agreement>=0.98)",
     )
     g.add_argument("--tolerance", type=float, help="allowed drop vs the unpruned model")
     rel = g.add_mutually_exclusive_group()
@@ -87,6 +97,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="float run folder, or a quantized run folder (skips QAT)")
     p.add_argument(
+        "--reference",
+        help="float run folder for agreement and distillation when MODEL is a quantized run "
+        "(default: the float model recorded in it)",
+    )
+    p.add_argument(
         "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
     )
     p.add_argument("--recipe", action="append", help="recipe(s); repeat for several (default w6a6)")
@@ -129,6 +144,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("run", help="quantized run folder")
     c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument("--n-max", type=int, default=64, help="node capacity for the bit-width check")
+    c.add_argument("--e-max", type=int, default=256, help="edge capacity for the bit-width check")
     c.set_defaults(handler=_check)
     k = grp.add_parser("cost", help="BOPs, non-zero weights and FPGA estimate of a quantized run")
     k.add_argument("run", help="quantized run folder")
@@ -170,18 +187,23 @@ def _prune_config(args: argparse.Namespace, *, stop_at_failure: bool):
 
 
 def _target(args: argparse.Namespace, recipe) -> Any:
-    from ticl_fpga.quantize.prune import parse_target
+    from ticl_fpga.quantize.prune import parse_targets
     from ticl_fpga.quantize.recipe import PruneTarget
 
     base = recipe.prune if recipe is not None and recipe.prune is not None else PruneTarget()
-    if args.target:
-        base = parse_target(args.target, base)
     upd = {
-        k: getattr(args, k)
+        k: getattr(args, k, None)
         for k in ("tolerance", "relative", "minimum", "purity", "max_sparsity")
-        if getattr(args, k, None) is not None
     }
-    return PruneTarget.from_dict({**base.model_dump(), **upd}, source="--target/flags")
+    return parse_targets(args.target, base, **upd)
+
+
+def _recipe(args: argparse.Namespace, name):
+    from ticl_fpga.quantize.qat import with_distillation
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    recipe = name if not isinstance(name, str) else load_recipe(name)
+    return with_distillation(recipe, args.distill_weight, args.distill_temperature)
 
 
 def _splits(path: str) -> tuple[list, list]:
@@ -207,15 +229,16 @@ def _out(text: str) -> None:
 
 
 def _qat(args: argparse.Namespace) -> int:
-    from ticl_fpga.quantize.evaluation import evaluate_model
-    from ticl_fpga.quantize.qat import quantize_model, save_quant_model
+    from ticl_fpga.quantize.evaluation import evaluate_model, model_scores
+    from ticl_fpga.quantize.qat import load_float_model, quantize_model, save_quant_model
     from ticl_fpga.quantize.recipe import load_recipe
 
     train, val = _splits(args.data)
     cfg = _qat_config(args)
-    recipe = load_recipe(args.recipe)
-    qmodel = quantize_model(args.model, recipe, train, config=cfg)
-    metrics = evaluate_model(qmodel, val)
+    recipe = _recipe(args, load_recipe(args.recipe))
+    fmodel = load_float_model(args.model)
+    qmodel = quantize_model(fmodel, recipe, train, config=cfg)
+    metrics = evaluate_model(qmodel, val, reference_scores=model_scores(fmodel, val))
     save_quant_model(
         qmodel,
         args.output,
@@ -226,14 +249,20 @@ def _qat(args: argparse.Namespace) -> int:
     )
     _out(
         f"{args.output}: {recipe.name}, val AUC {metrics['auc']:.4f}, "
-        f"eff@purity {metrics['edge_efficiency_at_purity']:.4f}"
+        f"eff@purity {metrics['edge_efficiency_at_purity']:.4f}, "
+        f"agreement with float {metrics['agreement']:.4f}"
     )
     return 0
 
 
 def _prune(args: argparse.Namespace) -> int:
     from ticl_fpga.quantize.prune import prune_search, quantize_and_prune
-    from ticl_fpga.quantize.qat import is_quant_run, load_quant_model, save_quant_model
+    from ticl_fpga.quantize.qat import (
+        is_quant_run,
+        load_quant_model,
+        read_quant_checkpoint,
+        save_quant_model,
+    )
     from ticl_fpga.quantize.qmodel import model_recipe
     from ticl_fpga.quantize.recipe import load_recipe
 
@@ -247,9 +276,22 @@ def _prune(args: argparse.Namespace) -> int:
                 "%s is a quantized run: its own recipe is used, --recipe ignored", args.model
             )
         qmodel = load_quant_model(args.model)
-        recipe = model_recipe(qmodel)
+        recipe = _recipe(args, model_recipe(qmodel))
+        qmodel.quant_recipe = recipe
         target = _target(args, recipe)
-        result = prune_search(qmodel, train, val, target=target, config=pcfg, qat=cfg)
+        reference = args.reference or read_quant_checkpoint(args.model).get("extra", {}).get(
+            "float_model"
+        )
+        if reference is None or not Path(reference).exists():
+            log.warning(
+                "no float model for %s (--reference): agreement is measured against the unpruned "
+                "model and the fine-tunes do not distil",
+                args.model,
+            )
+            reference = None
+        result = prune_search(
+            qmodel, train, val, target=target, config=pcfg, qat=cfg, reference=reference
+        )
         save_quant_model(
             result.model,
             out,
@@ -263,7 +305,7 @@ def _prune(args: argparse.Namespace) -> int:
         names = args.recipe or ["w6a6"]
         results = {}
         for name in names:
-            recipe = load_recipe(name)
+            recipe = _recipe(args, load_recipe(name))
             target = _target(args, recipe)
             dest = out if len(names) == 1 else out / recipe.name
             results[recipe.name] = (
@@ -282,11 +324,10 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from ticl_fpga.quantize.recipe import load_recipe
     from ticl_fpga.quantize.scan import run_scan
 
     train, val = _splits(args.data)
-    recipes = [load_recipe(r.strip()) for r in args.recipes.split(",") if r.strip()]
+    recipes = [_recipe(args, r.strip()) for r in args.recipes.split(",") if r.strip()]
     has_flags = any(
         getattr(args, k) is not None
         for k in ("target", "tolerance", "relative", "minimum", "purity", "max_sparsity")
@@ -310,21 +351,30 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from ticl_fpga.compile.bitwidth import FLOAT32_EXACT_BITS, check_quant_model
+    from ticl_fpga.compile.capacity import Capacity
     from ticl_fpga.quantize.prune import sparsity
     from ticl_fpga.quantize.qat import load_quant_model
     from ticl_fpga.quantize.qmodel import assert_fixed_point
 
     model = load_quant_model(args.run)  # runs assert_fixed_point
     rows = assert_fixed_point(model)
+    # the exported graph's exact bit widths at the capacity (refuses what float32 cannot hold)
+    bits = check_quant_model(
+        model, Capacity(n_max=args.n_max, e_max=args.e_max), source=str(args.run)
+    )
     if args.json:
-        _out(json.dumps({"sparsity": sparsity(model), "quantizers": rows}, indent=2))
+        doc = {"sparsity": sparsity(model), "quantizers": rows, "bits": bits.summary()}
+        _out(json.dumps(doc, indent=2))
         return 0
     for r in rows:
         _out(
             f"{r['layer']:<16} {r['tensor']:<6} bits {r['bit_width']:>2}  scale 2^{r['log2_scale']:.0f}  zp 0"
         )
     _out(
-        f"OK: {len(rows)} quantizers power-of-two with zero point 0; sparsity {sparsity(model):.3f}"
+        f"OK: {len(rows)} quantizers power-of-two with zero point 0; sparsity {sparsity(model):.3f}; "
+        f"widest exact tensor {bits.widest.label} {bits.max_bits} bits "
+        f"(float32 exact up to {FLOAT32_EXACT_BITS} magnitude bits)"
     )
     return 0
 

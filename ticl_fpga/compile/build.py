@@ -17,7 +17,7 @@ from pydantic import Field
 
 from ticl_fpga.compile.capacity import Capacity
 from ticl_fpga.config import StrictModel
-from ticl_fpga.errors import ConfigError, require
+from ticl_fpga.errors import ConfigError, TiclFpgaError, require
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,12 @@ class HlsBuildConfig(StrictModel):
     part: str = "xcvu13p-flga2577-2-e"
     clock_period: float = Field(5.0, gt=0)
     reuse_factor: int = Field(1, ge=1)
+    edge_parallelism: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="edges/rows per clock in the streaming graph layers (power of 2)",
+    )
     strategy: Literal["Latency", "Resource"] = "Latency"
     project_name: str = Field("ticl_gnn", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     capacity: Capacity = Capacity()
@@ -64,6 +70,9 @@ def hls_config_dict(cfg: HlsBuildConfig, layers: list[dict], out_dir: Path) -> d
             "Strategy": cfg.strategy,
             "BramFactor": 1_000_000_000,
             "TraceOutput": cfg.trace,
+            # streaming graph layers keep their own loop pragmas (no PIPELINE on the top function)
+            "PipelineStyle": "dataflow",
+            "EdgeParallelism": cfg.edge_parallelism,
         },
         "LayerName": layer_cfg,
     }
@@ -102,6 +111,7 @@ def build_hls(
     require("hls4ml")
     from hls4ml.model.graph import ModelGraph
 
+    from ticl_fpga.compile.bitwidth import analyse_and_check
     from ticl_fpga.compile.convert import check_types, qonnx_to_layers
     from ticl_fpga.compile.hls4ml_ext import register
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
@@ -113,11 +123,14 @@ def build_hls(
         raise ConfigError(
             f"build config capacity {cfg.capacity} differs from the exported model's {capacity}"
         )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # Refuse what cannot be exact before anything is written (one line: layer and bits).
+    bits = analyse_and_check(source, source=cfg.project_name)
     t0 = time.perf_counter()
     layers, inputs, outputs, _state = qonnx_to_layers(source)
+    apply_bit_widths(layers, bits)
     check_types(layers)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     config = hls_config_dict(cfg, layers, out_dir)
     if golden is not None:
         tb_in, tb_out = out_dir / "golden_inputs.dat", out_dir / "golden_outputs.dat"
@@ -127,6 +140,9 @@ def build_hls(
     hls_model = ModelGraph.from_layer_list(config, layers, inputs, outputs)
     _check_no_default_types(hls_model)
     hls_model.write()
+    from ticl_fpga.compile.latency import write_latency_report
+
+    write_latency_report(hls_model, out_dir)
     source.save(str(out_dir / "gnn.qonnx.onnx"))
     cfg.save(out_dir / "hls_build.yaml", layers=len(layers))
     log.info(
@@ -140,6 +156,33 @@ def build_hls(
         hls_model.compile()
         log.info("compiled C simulation in %.1fs", time.perf_counter() - t1)
     return hls_model
+
+
+#: Layers whose output type is the exact type of the bit-width analysis (``GNNRequant`` keeps its
+#: quantizer type, which carries the rounding and saturation modes; index rows are not data).
+_ANALYSED = ("GNNDense", "GNNRelu", "GNNConcat", "GNNGather", "GNNScatter")
+
+
+def apply_bit_widths(layers: list[dict], bits) -> None:
+    """Set every data-path layer's type (and each dense accumulator) from the bit-width analysis.
+
+    The analysis (:mod:`ticl_fpga.compile.bitwidth`) bounds every partial sum with the actual
+    quantized weights, so the types are exact (no overflow, no rounding) and no wider than needed.
+    """
+    from ticl_fpga.compile.hls4ml_ext.handlers import astuple
+
+    for layer in layers:
+        if layer["class_name"] not in _ANALYSED:
+            continue
+        t = bits.fixed(layer.get("onnx_output", ""))
+        if t is None:
+            raise ConfigError(
+                f"layer {layer['name']}: the bit-width analysis has no type for "
+                f"{layer.get('onnx_output')!r}"
+            )
+        layer["out_fixed"] = astuple(t)
+        if layer["class_name"] == "GNNDense":
+            layer["accum_fixed"] = astuple(t)
 
 
 def _check_no_default_types(hls_model) -> None:
@@ -178,14 +221,20 @@ def synthesize(hls_model, cfg: HlsBuildConfig) -> dict | None:
 
 
 def golden_from_graphs(qonnx_model, graphs, *, on_grid: bool = False) -> dict:
-    """Golden vectors for ``tb_data``: graphs that fit the capacity, padded, with QONNX logits."""
+    """Golden vectors for ``tb_data``: graphs that fit the capacity, padded, with exact logits.
+
+    The logits come from the exact integer execution of the QONNX graph
+    (:mod:`ticl_fpga.compile.reference`), independent of the hls4ml conversion.
+    """
     from ticl_fpga.compile.capacity import pad_graph
     from ticl_fpga.compile.predict import _arrays, to_input_grid
-    from ticl_fpga.compile.to_qonnx import execute_qonnx, load_qonnx, model_metadata
+    from ticl_fpga.compile.reference import ExactGraph
+    from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
 
     qonnx_model = load_qonnx(qonnx_model)
     capacity, scalers = model_metadata(qonnx_model)
     types = input_types_of(qonnx_model)
+    ref = ExactGraph(qonnx_model)
     inputs, outputs = [], []
     for graph in graphs:
         x, ei, ea, _ = _arrays(graph)
@@ -195,8 +244,84 @@ def golden_from_graphs(qonnx_model, graphs, *, on_grid: bool = False) -> dict:
             x, ea = to_input_grid(x, ea, scalers, types)
         g = pad_graph(x, ei, ea, capacity)
         inputs.append([g.x, g.edge_index, g.edge_attr])
-        outputs.append(execute_qonnx(qonnx_model, g.x, g.edge_index, g.edge_attr))
+        outputs.append(ref.logits(g.x, g.edge_index, g.edge_attr))
     return {"inputs": inputs, "outputs": outputs}
+
+
+def generated_graphs(
+    capacity: Capacity, types: dict, dims: tuple[int, int], *, seed: int = 0
+) -> list[tuple]:
+    """Graphs at the capacity with features on the input grid, for the C simulation check.
+
+    Random features over the whole code range (extremes included) on edge-case topologies: all
+    edges into one node, repeated edges, self-loops, the capacity filled, no edges, isolated nodes,
+    a single node.
+    """
+    from ticl_fpga.compile.predict import quantize_array
+
+    rng = np.random.default_rng(seed)
+    n, e = capacity.n_max, capacity.e_max
+
+    def feats(rows: int, t, dim: int, extreme: bool) -> np.ndarray:
+        if extreme:
+            v = rng.choice([t.min, t.max], size=(rows, dim))
+        else:
+            v = rng.uniform(t.min, t.max, size=(rows, dim))
+        return quantize_array(v, t)
+
+    x_t, e_t = types["x"], types["edge_attr"]
+    topologies: list[tuple[int, np.ndarray]] = [
+        (n, rng.integers(0, n, size=(2, e))),  # capacity filled, random
+        (n, np.stack([rng.integers(0, n, size=e), np.zeros(e, dtype=np.int64)])),  # all into 0
+        (n, np.stack([np.zeros(e, dtype=np.int64), rng.integers(0, n, size=e)])),  # all out of 0
+        (n, np.tile(np.array([[1], [2]]), (1, e))),  # one edge repeated e_max times
+        (n, np.tile(np.arange(n), 2)[:e].reshape(1, -1).repeat(2, axis=0)),  # self-loops
+        (max(n // 2, 1), rng.integers(0, max(n // 4, 1), size=(2, e // 2))),  # isolated nodes
+        (max(n // 3, 1), np.zeros((2, 0), dtype=np.int64)),  # no edges
+        (1, np.zeros((2, min(e, 3)), dtype=np.int64)),  # one node
+    ]
+    graphs = []
+    for k, (nodes, ei) in enumerate(topologies):
+        extreme = k in (1, 3)  # saturating features where the sums are largest
+        x = feats(nodes, x_t, dims[0], extreme)
+        ea = feats(ei.shape[1], e_t, dims[1], extreme)
+        graphs.append((x, np.asarray(ei, dtype=np.int64), ea))
+    return graphs
+
+
+class CsimCheckError(TiclFpgaError):
+    """The C simulation check could not run on any graph, or its vectors disagree."""
+
+
+def golden_for_build(
+    qonnx_model, graphs=None, *, n_golden: int = 8, seed: int = 0, source: str = "<dataset>"
+) -> dict:
+    """Testbench vectors ``hls build`` always checks: dataset graphs, else generated ones.
+
+    With ``graphs`` (raw features): the first ``n_golden`` that fit the capacity; none fitting is
+    an error.  Without: :func:`generated_graphs` at the capacity.  Logits are exact.
+    """
+    from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
+
+    qonnx_model = load_qonnx(qonnx_model)
+    capacity, _ = model_metadata(qonnx_model)
+    if graphs is not None:
+        golden = golden_from_graphs(qonnx_model, list(graphs)[: max(n_golden * 4, n_golden)])
+        golden = {k: v[:n_golden] for k, v in golden.items()}
+        if not golden["inputs"]:
+            raise CsimCheckError(
+                f"{source}: no graph fits the capacity n_max={capacity.n_max}, "
+                f"e_max={capacity.e_max}; the C simulation would be checked on 0 graphs"
+            )
+        return golden
+    types = input_types_of(qonnx_model)
+    dims = (
+        int(qonnx_model.get_tensor_shape("x")[1]),
+        int(qonnx_model.get_tensor_shape("edge_attr")[1]),
+    )
+    return golden_from_graphs(
+        qonnx_model, generated_graphs(capacity, types, dims, seed=seed), on_grid=True
+    )
 
 
 def input_types_of(qonnx_model) -> dict:
@@ -207,14 +332,37 @@ def input_types_of(qonnx_model) -> dict:
     return {ly["name"]: ly["input_fixed"] for ly in layers if ly["class_name"] == "Input"}
 
 
-def check_csim(hls_model, golden: dict) -> int:
-    """Run the C simulation on the golden inputs; number of graphs whose logits differ."""
+def check_csim(hls_model, golden: dict, qonnx_model=None) -> int:
+    """Run the C simulation on the golden inputs; number of graphs whose logits differ.
+
+    ``golden["outputs"]`` are exact logits (:func:`golden_from_graphs`).  With ``qonnx_model``
+    the QONNX float32 execution is compared with them too (it must agree: the bit-width analysis
+    accepted the model only if float32 is exact).  Zero graphs is an error, not a pass.
+    """
     from ticl_fpga.compile.capacity import PaddedGraph
     from ticl_fpga.compile.predict import run_csim
 
+    if not golden or not golden.get("inputs"):
+        raise CsimCheckError("the C simulation would be checked on 0 graphs")
     padded = [PaddedGraph(x, ei, ea, x.shape[0], ei.shape[1]) for x, ei, ea in golden["inputs"]]
     got = run_csim(hls_model, padded)
-    return sum(
-        not np.array_equal(g, np.asarray(r, dtype=np.float64).reshape(-1))
-        for g, r in zip(got, golden["outputs"], strict=True)
-    )
+    bad = 0
+    for k, (g, r) in enumerate(zip(got, golden["outputs"], strict=True)):
+        ref = np.asarray(r, dtype=np.float64).reshape(-1)
+        if not np.array_equal(g, ref):
+            bad += 1
+            log.error(
+                "graph %d: C simulation differs from the exact reference on %d of %d edges",
+                k,
+                int((g != ref).sum()),
+                ref.size,
+            )
+        if qonnx_model is not None:
+            from ticl_fpga.compile.to_qonnx import execute_qonnx
+
+            x, ei, ea = golden["inputs"][k]
+            q = np.asarray(execute_qonnx(qonnx_model, x, ei, ea), dtype=np.float64).reshape(-1)
+            if not np.array_equal(q, ref):
+                bad += 1
+                log.error("graph %d: QONNX (float32) differs from the exact reference", k)
+    return bad

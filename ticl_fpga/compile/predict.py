@@ -29,10 +29,31 @@ def quantize_array(values: np.ndarray, t: Fixed) -> np.ndarray:
     return (np.clip(q, lo, t.max / t.lsb) * t.lsb).astype(np.float64)
 
 
+def check_finite(values: np.ndarray, what: str) -> None:
+    """Refuse NaN/inf features with an :class:`InputError` naming the feature column.
+
+    Every path (float, Brevitas, QONNX, exact reference, C simulation) refuses them the same way:
+    a quantizer would silently turn NaN into some code on one path and keep NaN on another.
+    """
+    v = np.asarray(values)
+    if v.size and v.dtype.kind == "f":
+        bad = ~np.isfinite(v)
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad.reshape(v.shape[0], -1))[0])
+            raise InputError(
+                f"<{what}>",
+                f"non-finite value {v.reshape(v.shape[0], -1)[row, col]} in feature column {col} "
+                f"(row {row}); NaN/inf features are refused on every path",
+                field=f"{what}[:, {col}]",
+            )
+
+
 def to_input_grid(
     x: np.ndarray, edge_attr: np.ndarray, scalers: dict, types: dict[str, Fixed]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw features -> standardised in float32 (as the model does) -> onto the input grid."""
+    check_finite(x, "x")
+    check_finite(edge_attr, "edge_attr")
     f32 = np.float32
     x = (x.astype(f32) - np.asarray(scalers["node_mean"], f32)) / np.asarray(
         scalers["node_std"], f32
@@ -119,6 +140,12 @@ def hls_predict(
     """
     types = input_types(hls_model)
     result = PredictResult(logits=[])
+    if on_grid:
+        graphs = list(graphs)
+        for graph in graphs:
+            x, _, ea, _ = _arrays(graph)
+            check_finite(x, "x")
+            check_finite(ea, "edge_attr")
     jobs: list[tuple[int, np.ndarray, PaddedGraph]] = []  # (graph, edge ids, padded)
     for gi, graph in enumerate(tqdm(graphs, desc="hls predict", disable=not progress)):
         x, ei, ea, order = _arrays(graph)

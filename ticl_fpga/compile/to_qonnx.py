@@ -47,6 +47,10 @@ def quantize_inputs(
     Brevitas' input quantizers are idempotent, so the model gives the same logits on these values
     as on the original ones; QONNX and the C simulation need them on the grid to be bit-exact.
     """
+    from ticl_fpga.compile.predict import check_finite
+
+    check_finite(np.asarray(x), "x")
+    check_finite(np.asarray(edge_attr), "edge_attr")
     qmodel.eval()
     xt = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     et = torch.as_tensor(np.asarray(edge_attr), dtype=torch.float32)
@@ -133,6 +137,10 @@ def execute_qonnx(
     """Run the QONNX model on one padded graph; returns logits ``[e_max]`` (or the full context)."""
     from qonnx.core.onnx_exec import execute_onnx
 
+    from ticl_fpga.compile.predict import check_finite
+
+    check_finite(np.asarray(x), "x")
+    check_finite(np.asarray(edge_attr), "edge_attr")
     model = load_qonnx(model)
     feeds = {
         "x": np.asarray(x, dtype=np.float32),

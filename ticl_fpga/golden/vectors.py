@@ -347,29 +347,38 @@ def brevitas_logits(model, x, edge_index, edge_attr, *, normalized: bool = False
 def make_case(case: GoldenCase, ds, out_dir: str | Path) -> dict[str, Any]:
     """Generate one case into ``out_dir`` (an empty folder); returns its manifest entry.
 
-    The QONNX execution is the reference; Brevitas must agree with it bit for bit (on raw and on
-    quantized inputs) or nothing is returned.
+    The exact integer execution of the QONNX graph (:mod:`ticl_fpga.compile.reference`) is the
+    reference; the bit-width analysis must accept the model, and QONNX (float32) and Brevitas
+    (float32, on raw and on quantized inputs) must agree with the reference bit for bit, or nothing
+    is returned.
     """
+    from ticl_fpga.compile.bitwidth import analyse_and_check
+    from ticl_fpga.compile.reference import ExactGraph
     from ticl_fpga.compile.to_qonnx import execute_qonnx, export_qonnx, quantize_inputs
 
     out_dir = Path(out_dir)
     model = build_case_model(case, ds)
     qonnx_model = export_qonnx(model, case.capacity, out_dir / "model.onnx")
+    bits = analyse_and_check(qonnx_model, source=f"golden case {case.name}")
+    exact = ExactGraph(qonnx_model)
     types = golden_types(qonnx_model)
     arrays: dict[str, np.ndarray] = {}
     graphs_meta: dict[str, dict] = {}
     for gname, (x, ei, ea) in _feature_graphs(ds, case).items():
         xq, eq = quantize_inputs(model, x, ea)
         p = pad_graph(xq, ei, eq, case.capacity)
-        ref = np.asarray(execute_qonnx(qonnx_model, p.x, p.edge_index, p.edge_attr))[: p.e_real]
+        ref = exact.logits(p.x, p.edge_index, p.edge_attr)[: p.e_real]
         for label, other in (
+            ("qonnx", np.asarray(execute_qonnx(qonnx_model, p.x, p.edge_index, p.edge_attr))),
             ("raw", brevitas_logits(model, x, ei, ea)),
             ("quantized", brevitas_logits(model, xq, ei, eq, normalized=True)),
         ):
-            if not np.array_equal(ref.astype(np.float64), other):
+            other = np.asarray(other, dtype=np.float64).reshape(-1)[: p.e_real]
+            if not np.array_equal(ref, other):
+                what = "QONNX" if label == "qonnx" else f"Brevitas ({label} inputs)"
                 raise GoldenError(
-                    f"case {case.name}, graph {gname}: Brevitas ({label} inputs) differs from "
-                    "QONNX; not writing golden vectors for a model the paths disagree on"
+                    f"case {case.name}, graph {gname}: {what} differs from the exact reference; "
+                    "not writing golden vectors for a model the paths disagree on"
                 )
         codes = to_codes(ref, types["logits"].lsb, where=f"{case.name}/{gname} logits")
         arrays.update(
@@ -395,6 +404,15 @@ def make_case(case: GoldenCase, ds, out_dir: str | Path) -> dict[str, Any]:
         "spec": model.spec.model_dump(mode="json"),
         "recipe": model.quant_recipe.model_dump(mode="json"),
         "types": {k: fixed_to_json(v) for k, v in types.items()},
+        "bits": {
+            "max_bits": bits.max_bits,
+            "widest": bits.widest.label,
+            "layers": {
+                t.label: t.width
+                for t in bits.tensors.values()
+                if t.op in ("Gemm", "ScatterND", "ScatterElements")
+            },
+        },
         "graphs": graphs_meta,
         "shapes": {k: list(v.shape) for k, v in sorted(arrays.items())},
         "files": {f: sha256_file(out_dir / f) for f in FILES},

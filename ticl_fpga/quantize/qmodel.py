@@ -1,8 +1,14 @@
 """The quantized twin: the same ``EdgeClassifierGNN`` built from Brevitas fixed-point layers.
 
 Every quantizer has a power-of-two scale and zero point 0 (Brevitas ``*FixedPoint`` quantizers),
-biases are quantized, and activations round half to even (QONNX ``ROUND`` = ``AP_RND_CONV``)
-and saturate, so every tensor on the data path is an exact fixed-point number.
+activations round half to even (QONNX ``ROUND`` = ``AP_RND_CONV``) and saturate, so every tensor
+on the data path is an exact fixed-point number.
+
+Biases follow the integer-inference convention: a bias is an integer in units of its
+accumulator's LSB, i.e. bias scale = input scale x weight scale (Brevitas ``IntBias``, which
+``requires_input_scale``).  A layer's input scale is the finest scale among the quantizers that
+feed it (the parts of a concatenation); :func:`build_quant_model` links every linear layer to
+those quantizers, which record the scale they used on each forward pass.
 """
 
 from __future__ import annotations
@@ -18,6 +24,82 @@ from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.quantize.recipe import Recipe
 
 
+def _record_scale(proxy: nn.Module, args, out) -> None:
+    """Forward hook on an activation quant proxy: remember the scale of its last output."""
+    scale = getattr(out, "scale", None)
+    if scale is not None:
+        proxy.__dict__["_ticl_scale"] = scale.detach()
+
+
+def _linear_class():
+    """``QuantLinear`` whose input is tagged with its quantizers' scale (for the bias quantizer)."""
+    global _ACC_LINEAR
+    if _ACC_LINEAR is not None:
+        return _ACC_LINEAR
+    qnn = require("brevitas.nn")
+    from brevitas.quant_tensor import IntQuantTensor, QuantTensor
+
+    class AccumulatorBiasLinear(qnn.QuantLinear):
+        """A ``QuantLinear`` whose bias scale is the accumulator LSB (input scale x weight scale).
+
+        The input arrives as a plain tensor (the model concatenates quantized parts); its scale is
+        the finest scale of the quantizers listed in ``_ticl_sources`` (set by
+        :func:`build_quant_model`), so the input is re-wrapped as an ``IntQuantTensor`` with that
+        scale before Brevitas derives the bias scale from it.
+        """
+
+        def input_quant_tensor(self, inp, *, recorded: bool = True):
+            """``inp`` as an ``IntQuantTensor`` with the finest scale of the quantizers feeding it.
+
+            ``recorded``: the scales those quantizers used on their last forward pass (what the
+            current forward uses, also while calibration statistics are collected); otherwise their
+            current scales (eval mode).
+            """
+            sources = self.__dict__.get("_ticl_sources")
+            if not sources:
+                return inp
+            scales, bits, signed = [], [], False
+            for proxy, is_signed, bw in sources:
+                s = proxy.__dict__.get("_ticl_scale") if recorded else None
+                if s is None:
+                    if recorded:
+                        raise TiclFpgaError(
+                            "quantized layer called before the quantizers feeding it "
+                            "(use the whole model's forward)"
+                        )
+                    s = proxy.scale()
+                scales.append(s.reshape(()))
+                bits.append(bw)
+                signed = signed or is_signed
+            scale = scales[0]
+            for s in scales[1:]:
+                scale = torch.minimum(scale, s)
+            return IntQuantTensor(
+                inp,
+                scale,
+                torch.tensor(0.0),
+                torch.tensor(float(max(bits))),
+                signed,
+                self.training,
+            )
+
+        def accumulator_bias(self):
+            """The quantized bias (``IntQuantTensor``) at the current quantizer scales (eval)."""
+            dummy = self.input_quant_tensor(torch.zeros(1, self.in_features), recorded=False)
+            return self.bias_quant(self.bias, dummy, self.quant_weight())
+
+        def forward(self, inp):
+            if not isinstance(inp, QuantTensor):
+                inp = self.input_quant_tensor(inp)
+            return super().forward(inp)
+
+    _ACC_LINEAR = AccumulatorBiasLinear
+    return _ACC_LINEAR
+
+
+_ACC_LINEAR = None
+
+
 class BrevitasLayers:
     """Layer factory for :class:`EdgeClassifierGNN` that reads bit widths from a recipe."""
 
@@ -28,13 +110,15 @@ class BrevitasLayers:
 
     def linear(self, name: str, fan_in: int, fan_out: int) -> nn.Module:
         b = self.recipe.bits(name)
-        return self.qnn.QuantLinear(
+        from brevitas.quant.scaled_int import IntBias
+
+        return _linear_class()(
             fan_in,
             fan_out,
             bias=True,
             weight_quant=self.fp.Int8WeightPerTensorFixedPoint,
             weight_bit_width=b.weight_bits,
-            bias_quant=self.fp.Int8BiasPerTensorFixedPointInternalScaling,
+            bias_quant=IntBias,
             bias_bit_width=b.bias_bits,
             return_quant_tensor=False,
         )
@@ -81,7 +165,58 @@ def build_quant_model(spec: GNNSpec, recipe: Recipe) -> EdgeClassifierGNN:
     recipe.validate_for(spec, source=f"recipe {recipe.name}")
     model = EdgeClassifierGNN(spec=spec, layers=BrevitasLayers(recipe))
     model.quant_recipe = recipe  # type: ignore[attr-defined]  # read by cost/save helpers
+    link_bias_scales(model, recipe)
     return model
+
+
+def linear_sources(model: EdgeClassifierGNN) -> dict[str, list[str]]:
+    """For every linear layer, the attribute paths of the quantizers whose outputs it reads."""
+    out: dict[str, list[str]] = {"node_enc": ["node_in"], "edge_enc": ["edge_in"]}
+    h, e = "node_enc_act", "edge_enc_act"
+    for i in range(model.niters):
+        out[f"edge_mlp.{i}"] = [h, e]
+        out[f"node_mlp.{i}"] = [h, f"aggr_quant.{i}"]
+        h, e = f"node_act.{i}", f"edge_act.{i}"
+    out["head_hidden"] = [h, e]
+    out["head_out"] = ["head_act"]
+    return out
+
+
+def link_bias_scales(model: EdgeClassifierGNN, recipe: Recipe) -> None:
+    """Tie each linear layer's bias scale to its accumulator (input scale x weight scale).
+
+    Registers a forward hook on every activation quantizer that records the scale it used, and
+    tells each linear layer which quantizers feed it (not as submodules: the state dict is
+    unchanged, and ``copy.deepcopy`` of the whole model maps the references to the copies).
+    """
+    signed_inputs = {"node_in", "edge_in"}
+    bits_of = {"node_in": recipe.input_bits, "edge_in": recipe.input_bits}
+    for name, sources in linear_sources(model).items():
+        linear = model.get_submodule(name)
+        entries = []
+        for src in sources:
+            quant = model.get_submodule(src)
+            proxy = quant.act_quant
+            if not any(h is _record_scale for h in proxy._forward_hooks.values()):
+                proxy.register_forward_hook(_record_scale)
+            if src in bits_of:
+                bw = bits_of[src]
+            elif src.startswith("aggr_quant."):
+                bw = recipe.bits(f"aggr.{src.split('.')[1]}").act_bits
+            else:
+                fixed_names = {
+                    "node_enc_act": "node_enc",
+                    "edge_enc_act": "edge_enc",
+                    "head_act": "head_hidden",
+                }
+                if src in fixed_names:
+                    layer = fixed_names[src]
+                else:
+                    kind, i = src.split(".")
+                    layer = {"node_act": "node_mlp", "edge_act": "edge_mlp"}[kind] + f".{i}"
+                bw = recipe.bits(layer).act_bits
+            entries.append((proxy, src in signed_inputs, bw))
+        linear.__dict__["_ticl_sources"] = entries
 
 
 def model_recipe(model: nn.Module) -> Recipe | None:
@@ -166,7 +301,13 @@ def fixed_point_summary(qmodel: nn.Module) -> list[dict]:
                     rows.append(_row(name, "weight", w.scale, w.zero_point, w.bit_width, True))
                     if m.bias is not None:
                         enabled = m.bias_quant.is_quant_enabled
-                        b = m.quant_bias() if enabled else None
+                        b = None
+                        if enabled:
+                            b = (
+                                m.accumulator_bias()
+                                if hasattr(m, "accumulator_bias")
+                                else m.quant_bias()
+                            )
                         rows.append(
                             _row(
                                 name,

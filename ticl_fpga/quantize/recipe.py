@@ -10,12 +10,13 @@ from pydantic import Field
 from ticl_fpga.config import StrictModel
 from ticl_fpga.errors import ConfigError
 from ticl_fpga.model.spec import GNNSpec
+from ticl_fpga.resources import recipes_dir
 
 #: float32 has a 24-bit significand: a fixed-point dot product computed in float32 (as Brevitas and
 #: QONNX do) is exact only if its accumulator needs at most this many bits.
 FLOAT32_EXACT_BITS = 24
 
-RECIPE_DIR = Path(__file__).resolve().parents[2] / "quant"
+RECIPE_DIR = recipes_dir()
 
 
 class LayerBits(StrictModel):
@@ -78,6 +79,13 @@ class Recipe(StrictModel):
     output_bits: int = Field(12, ge=2, le=16)
     layers: dict[str, LayerBits] = {}
     prune: PruneTarget | None = None
+    distill_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="QAT/pruning loss = (1 - w) focal + w distillation from the float scores",
+    )
+    distill_temperature: float = Field(1.0, gt=0.0, description="distillation temperature")
 
     def validate_for(self, spec: GNNSpec, source: str = "<recipe>") -> None:
         """Reject unknown layers and accumulators that float32 (Brevitas/QONNX) cannot hold exactly."""
@@ -136,11 +144,15 @@ class Recipe(StrictModel):
 
         Inputs of the encoders are signed (``input_bits - 1`` magnitude bits), every other layer
         reads ReLU or aggregation outputs (unsigned, ``act_bits`` magnitude bits); weights are
-        narrow-range signed.  ``ceil(log2(fan_in))`` bits for the sum and one for the bias.
+        narrow-range signed; the bias is an integer in accumulator LSBs (``bias_bits`` signed).
+        This is the recipe-level bound with full-range weights and equal input scales; the exact
+        check with the trained weights and scales, concatenations and scatter sums is
+        :mod:`ticl_fpga.compile.bitwidth` (``ticl-fpga quantize check``, ``hls build``).
         """
         b = self.bits(name)
         a_mag = self.input_bits_of(spec, name) - (1 if name in ("node_enc", "edge_enc") else 0)
-        return a_mag + (b.weight_bits - 1) + math.ceil(math.log2(fan_in)) + 1
+        bound = fan_in * (2**a_mag - 1) * (2 ** (b.weight_bits - 1) - 1) + 2 ** (b.bias_bits - 1)
+        return max(math.ceil(math.log2(bound + 1)), 1)
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:
