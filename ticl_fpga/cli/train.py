@@ -18,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--config", help="TrainConfig YAML or a built-in name: default, quick (default: default)"
     )
+    p.add_argument(
+        "--model",
+        choices=["gnn", "seed"],
+        help="gnn (ours, FPGA-compilable) or seed (GNN_TrackLinkingNet, reference)",
+    )
     p.add_argument("--epochs", type=int, help="override the config's epochs")
     p.add_argument("--batch-size", type=int, help="override the config's batch_size")
     p.add_argument("--lr", type=float, help="override the config's lr")
@@ -41,6 +46,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = load_train_config(args.config or "default")
     overrides = {
+        "model": args.model,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,

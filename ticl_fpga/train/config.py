@@ -22,6 +22,11 @@ class TrainConfig(StrictModel):
     The input dimensions of the :class:`GNNSpec` come from the dataset, the rest from here.
     """
 
+    # which network: ours ("gnn", the FPGA-compilable one) or the seed's GNN_TrackLinkingNet
+    # ("seed": hidden 64, edge hidden 32, 4 EdgeConv iterations, dropout 0.3, whatever the sizes
+    # below say; ticl_fpga/model/seed.py)
+    model: Literal["gnn", "seed"] = "gnn"
+
     # architecture (GNNSpec fields except the input dimensions)
     node_hidden: int = Field(64, gt=0)
     edge_hidden: int = Field(32, gt=0)
@@ -56,8 +61,12 @@ class TrainConfig(StrictModel):
     # evaluation
     cut: float = Field(0.5, gt=0, lt=1, description="score cut for the fixed-cut metrics")
 
-    def spec(self, *, node_dim: int, edge_dim: int) -> GNNSpec:
-        """The model spec for a dataset with these input dimensions."""
+    def spec(self, *, node_dim: int, edge_dim: int):
+        """The model spec for a dataset with these input dimensions (``SeedSpec`` for the seed)."""
+        if self.model == "seed":
+            from ticl_fpga.model.seed import SeedSpec
+
+            return SeedSpec(node_dim=node_dim, edge_dim=edge_dim)
         return GNNSpec(
             node_dim=node_dim,
             edge_dim=edge_dim,

@@ -25,7 +25,8 @@ import torch
 from ticl_fpga.config import provenance
 from ticl_fpga.errors import InputError
 from ticl_fpga.io import atomic_path
-from ticl_fpga.model.gnn import EdgeClassifierGNN, build_float_model
+from ticl_fpga.model.gnn import EdgeClassifierGNN
+from ticl_fpga.model.seed import build_model, spec_from_dict
 from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.train.config import TrainConfig
 
@@ -134,7 +135,7 @@ def fit(
     scalers = scalers_of(ds)
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = build_float_model(spec)
+    model = build_model(spec)  # ours, or the seed's network (TrainConfig.model)
     model.set_scalers(**scalers)
     module = EdgeClassifierModule(
         model=model,
@@ -280,6 +281,6 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 def load_trained_model(run_dir: str | Path) -> EdgeClassifierGNN:
     """The trained float model of a run folder, in eval mode, scalers baked in."""
     payload = load_run(run_dir)
-    model = build_float_model(GNNSpec.model_validate(payload["spec"]))
+    model = build_model(spec_from_dict(payload["spec"]))
     model.load_state_dict(payload["state_dict"])
     return model.eval()
