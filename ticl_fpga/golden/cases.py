@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -10,9 +9,10 @@ from pydantic import Field
 from ticl_fpga.compile.capacity import Capacity
 from ticl_fpga.config import StrictModel
 from ticl_fpga.errors import ConfigError
+from ticl_fpga.resources import golden_dir
 
-#: ``golden/`` at the repository root: committed cases + ``manifest.json``.
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden"
+#: ``golden/`` (package data): committed cases + ``manifest.json``.
+GOLDEN_DIR = golden_dir()
 
 #: The tiny synthetic dataset the golden graphs and calibration come from.
 DATASET = {"n_events": 12, "pileup": 0, "seed": 0}

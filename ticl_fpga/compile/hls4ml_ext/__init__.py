@@ -6,10 +6,10 @@ Everything goes through hls4ml's extension API (``register_layer``, ``Backend.re
 
 from __future__ import annotations
 
-from pathlib import Path
+from ticl_fpga.resources import hls_dir
 
-#: ``hls/`` at the repository root holds the C++ sources (nnet_utils style).
-HLS_SOURCE_DIR = Path(__file__).resolve().parents[3] / "hls"
+#: ``hls/`` (package data) holds the C++ sources (nnet_utils style).
+HLS_SOURCE_DIR = hls_dir()
 
 _registered = False
 
@@ -35,8 +35,8 @@ def register() -> None:
         from ticl_fpga.errors import MissingDependencyError
 
         raise MissingDependencyError(
-            f"{HLS_SOURCE_DIR}: the C++ graph layers (nnet_gnn.h) are not there; install ticl-fpga "
-            "from its source checkout with 'pip install -e .'"
+            f"{HLS_SOURCE_DIR}: the C++ graph layers (nnet_gnn.h) are not there; reinstall "
+            "ticl-fpga (the wheel, or 'pip install -e .' in a checkout)"
         )
     for backend_name in ("Vivado", "Vitis"):
         backend = get_backend(backend_name)

@@ -1,0 +1,1 @@
+"""Quantization recipes, shipped as package data (ticl_fpga.resources.recipes_dir)."""
