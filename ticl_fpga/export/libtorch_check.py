@@ -17,12 +17,12 @@ import shutil
 import struct
 import subprocess
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ticl_fpga.errors import MissingDependencyError, TiclFpgaError
+from ticl_fpga.resources import cpp_dir
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ SOURCE = "check_torchscript.cpp"
 
 
 def _source() -> Path:
-    return Path(str(resources.files("ticl_fpga.export").joinpath("cpp", SOURCE)))
+    return cpp_dir() / SOURCE
 
 
 def compile_flags() -> list[str]:
