@@ -79,7 +79,15 @@ def test_compare_models_report(setup, tiny_ds, tmp_path):
     d = s["score_difference_fpga_vs_float"]
     assert 0 < d["rms"] <= d["max_abs"] < 1 and sum(d["histogram"]["counts"]) == d["n"]
     for rule in ("working_point", "cut_0.5"):
-        assert 0 <= s["decisions"][rule]["flip_fraction"] <= 1
+        dec = s["decisions"][rule]
+        assert 0 <= dec["flip_fraction"] <= 1
+        assert dec["agreement"] == pytest.approx(1 - dec["n_flips"] / s["n_edges"])
+        lo, hi = dec["agreement_interval"]
+        assert 0 <= lo <= dec["agreement"] <= hi <= 1 and hi - lo > 0
+        for axis in ("flip_vs_energy", "flip_vs_eta"):
+            b = dec[axis]
+            assert sum(b["k"]) <= dec["n_flips"] and len(b["lower"]) == len(b["count"])
+    assert s["n_events_split"] >= s["n_events"] and s["interval"]["method"] == "clopper-pearson"
     for rule in ("seed_working_point", "cut_0.5"):
         ev = s["events"][rule]
         assert np.isclose(
@@ -89,6 +97,8 @@ def test_compare_models_report(setup, tiny_ds, tmp_path):
     assert on_disk["n_edges"] == s["n_edges"]
     md = (out / "compare.md").read_text()
     assert "bit exact" in md and "| working_point |" in md
+    assert "decide alike at the working point" in md and "95 % CL clopper-pearson" in md
+    assert f"the first 8 of {s['n_events_split']} events" in md
     for png in (
         "score_difference.png",
         "scores_fpga_vs_float.png",
@@ -154,6 +164,51 @@ def test_cli_compare(setup, tiny_ds, tmp_path, capsys):
     assert rc == 0
     assert "bit exact" in capsys.readouterr().out
     assert (tmp_path / "out" / "compare.md").is_file()
+
+
+def test_binomial_interval_known_values():
+    from ticl_fpga.compare.compare import binomial_interval
+
+    # Clopper-Pearson at the boundaries: (alpha/2)^(1/n)
+    assert binomial_interval(0, 10) == (0.0, pytest.approx(1 - 0.025 ** (1 / 10)))
+    assert binomial_interval(10, 10) == (pytest.approx(0.025 ** (1 / 10)), 1.0)
+    assert binomial_interval(0, 10)[1] == pytest.approx(0.30850, abs=1e-5)
+    lo, hi = binomial_interval(5, 10)
+    assert (lo, hi) == (pytest.approx(0.18709, abs=1e-5), pytest.approx(0.81291, abs=1e-5))
+    # 98 of 100 agree (tables: 0.92962, 0.99757)
+    lo, hi = binomial_interval(98, 100)
+    assert (lo, hi) == (pytest.approx(0.92962, abs=1e-5), pytest.approx(0.99757, abs=1e-5))
+    # Wilson score interval, 5/10 and 0/10 at z = 1.95996
+    lo, hi = binomial_interval(5, 10, method="wilson")
+    assert (lo, hi) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
+    assert binomial_interval(0, 10, method="wilson") == (
+        0.0,
+        pytest.approx(0.27754, abs=1e-5),
+    )
+    # 68 % CL is narrower; n = 0 says nothing
+    assert binomial_interval(5, 10, confidence=0.68)[0] > lo
+    assert binomial_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="unknown interval"):
+        binomial_interval(1, 2, method="bayes")
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        binomial_interval(3, 2)
+
+
+def test_agreement_and_binned_flips_on_hand_counts():
+    from ticl_fpga.compare.compare import agreement_summary, binned_fraction, binomial_interval
+
+    d_float = np.array([1, 1, 0, 0, 1, 0, 1, 0, 1, 1], dtype=bool)
+    d_fpga = np.array([1, 0, 0, 0, 1, 1, 1, 0, 1, 1], dtype=bool)
+    a = agreement_summary(d_float, d_fpga)
+    assert a["n_agree"] == 8 and a["n_edges"] == 10 and a["agreement"] == 0.8
+    assert tuple(a["interval"]) == binomial_interval(8, 10)
+    energy = np.array([5, 5, 5, 15, 15, 15, 15, 60, 60, 600], dtype=float)
+    b = binned_fraction(energy, d_float != d_fpga, (0, 10, 50, 1e5))
+    assert b["count"] == [3, 4, 3] and b["k"] == [1, 1, 0]
+    assert b["mean"] == pytest.approx([1 / 3, 1 / 4, 0.0])
+    assert (b["lower"][2], b["upper"][2]) == binomial_interval(0, 3)
+    empty = binned_fraction(energy, d_float != d_fpga, (1e5, 1e6))
+    assert empty["count"] == [0] and np.isnan(empty["mean"][0])
 
 
 def test_cli_compare_bad_input(tmp_path, capsys):

@@ -8,14 +8,21 @@ import torch
 from ticl_fpga.errors import ConfigError
 from ticl_fpga.quantize.evaluation import evaluate_model
 from ticl_fpga.quantize.prune import (
+    AtLeast,
+    AtMost,
     PruneConfig,
+    Targets,
     effective_weight,
     parse_target,
+    parse_targets,
     prunable,
     prune_search,
     prune_to,
+    register_target_kind,
     remove_pruning,
     sparsity,
+    target_kinds,
+    unregister_target_kind,
 )
 from ticl_fpga.quantize.qat import (
     export_state_dict,
@@ -147,8 +154,10 @@ def test_max_sparsity_caps_the_schedule(qmodel, splits):
         ("edge_efficiency_at_purity-2%", {"tolerance": 0.02, "relative": True, "minimum": None}),
         ("efficiency-0.05", {"metric": "efficiency", "tolerance": 0.05, "relative": False}),
         ("event_efficiency>=0.8", {"minimum": 0.8, "tolerance": None}),
+        ("agreement>=0.98", {"metric": "agreement", "minimum": 0.98, "tolerance": None}),
+        ("agreement-0.5%", {"metric": "agreement", "tolerance": 0.005, "relative": True}),
     ],
-    ids=["name", "relative", "absolute", "minimum"],
+    ids=["name", "relative", "absolute", "minimum", "agreement", "agreement-relative"],
 )
 def test_parse_target(text, expect):
     t = parse_target(text)
@@ -174,3 +183,91 @@ def test_bad_target_is_a_one_line_config_error(text):
 def test_bad_schedule():
     with pytest.raises(ConfigError, match="increasing"):
         PruneConfig(schedule=[0.5, 0.3])
+
+
+def test_parse_targets_combines_physics_and_agreement():
+    t = parse_targets(["edge_efficiency_at_purity-1%", "agreement>=0.98"], max_sparsity=0.9)
+    assert t.metrics == ["edge_efficiency_at_purity", "agreement"]
+    assert t.metric == "edge_efficiency_at_purity" and t.max_sparsity == 0.9
+    assert t.describe() == ("edge_efficiency_at_purity within 1% of unpruned and agreement >= 0.98")
+    base = {"edge_efficiency_at_purity": 0.90, "agreement": 0.99}
+    assert t.checks({"edge_efficiency_at_purity": 0.895, "agreement": 0.985}, base) == {
+        "edge_efficiency_at_purity within 1% of unpruned": True,
+        "agreement >= 0.98": True,
+    }
+    # 0.9 - 1 % of 0.9 = 0.891; agreement below 0.98 fails on its own
+    assert not t.passes_row({"edge_efficiency_at_purity": 0.890, "agreement": 0.99}, base)
+    assert not t.passes_row({"edge_efficiency_at_purity": 0.9, "agreement": 0.979}, base)
+    assert not t.passes_row({"edge_efficiency_at_purity": 0.9}, base), "missing column fails"
+    # no text: the base alone, flags override the first physics target
+    only = parse_targets(None, tolerance=0.05, relative=False)
+    assert only.metrics == ["edge_efficiency_at_purity"]
+    assert only.floor(0.9) == pytest.approx(0.85)
+
+
+def test_target_kind_registry_and_resource_bounds():
+    import re
+
+    def parse_lut(text, base):
+        m = re.fullmatch(r"\s*lut\s*<=\s*([0-9.eE+]+)\s*", text)
+        return AtMost("lut", float(m[1])) if m else None
+
+    register_target_kind("lut", parse_lut, syntax="lut<=N")
+    try:
+        assert target_kinds()[0].name == "lut"
+        t = parse_targets(["auc-1%", "lut<=200000", "agreement>=0.98"])
+        assert isinstance(t.constraints[1], AtMost) and t.constraints[1].maximum == 200000
+        base = {"auc": 0.9, "agreement": 1.0, "lut": 300000}
+        row = {"auc": 0.899, "agreement": 0.99, "lut": 150000}
+        assert t.passes_row(row, base) and not t.passes_row(base | {"lut": 200001}, base)
+        # a failing resource bound does not stop the walk; a failing quality bound does
+        assert t.quality_ok(base, base) and not t.passes_row(base, base)
+        assert not t.quality_ok(row | {"agreement": 0.97}, base)
+        with pytest.raises(ConfigError, match="lut<=N"):
+            parse_target("lut<200000")
+    finally:
+        unregister_target_kind("lut")
+    assert "lut" not in [k.name for k in target_kinds()]
+    assert AtLeast("agreement", 0.98).passes(0.98, 0.5)
+    assert not AtLeast("agreement", 0.98).passes(float("nan"), 0.5)
+    assert AtMost("lut", 10).limit(99) == 10
+
+
+def test_search_with_agreement_target_and_resource_bound(qmodel, float_model, splits):
+    from ticl_fpga.evaluate.metrics import working_point
+    from ticl_fpga.evaluate.predict import edge_arrays
+    from ticl_fpga.quantize.evaluation import model_scores
+
+    def nonzero_col(model, row):
+        return {"nonzero": float(row["nonzero_weights"])}
+
+    register_target_kind("nz", lambda text, base: None, syntax="-", row_metrics=nonzero_col)
+    try:
+        q0 = evaluate_model(qmodel, splits["val"])
+        half = AtMost("nonzero", 0.6 * sum(m.weight.numel() for m, _ in prunable(qmodel)))
+        targets = Targets(
+            [PruneTarget(metric="auc", tolerance=1.0), AtLeast("agreement", 0.0), half]
+        )
+        result = prune_search(
+            qmodel,
+            splits["train"],
+            splits["val"],
+            target=targets,
+            config=PruneConfig(schedule=[0.2, 0.5, 0.7], finetune_epochs=0),
+            qat=FAST,
+            reference=float_model,
+        )
+    finally:
+        unregister_target_kind("nz")
+    hist = result.history
+    assert result.reference == "float model"
+    # the unpruned row fails the nonzero bound but the walk goes on; 0.5 and 0.7 pass it
+    assert [h["passed"] for h in hist] == [False, False, True, True]
+    assert hist[0]["checks"]["auc within 100% of unpruned"] is True
+    assert result.target_met and result.sparsity == pytest.approx(0.7, abs=0.01)
+    # agreement in the row is the working-point agreement with the float model, recomputed here
+    ref = edge_arrays(splits["val"], model_scores(float_model, splits["val"]))
+    got = edge_arrays(splits["val"], model_scores(result.model, splits["val"]))
+    same = working_point(ref.scores, ref.max_energy) == working_point(got.scores, got.max_energy)
+    assert hist[-1]["agreement"] == pytest.approx(same.mean())
+    assert q0["agreement"] != q0["agreement"], "no reference: agreement is NaN"

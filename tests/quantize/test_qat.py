@@ -63,3 +63,78 @@ def test_load_quant_model_rejects_float_run(float_run, tmp_path):
         load_quant_model(float_run)
     with pytest.raises(InputError, match="no such checkpoint"):
         load_quant_model(tmp_path / "missing")
+
+
+# --------------------------------------------------------------------------- distillation
+
+
+def test_distillation_loss_known_values():
+    import math
+
+    from ticl_fpga.quantize.qat import distillation_loss
+
+    s = torch.tensor([0.0, 1.5, -2.0])
+    assert float(distillation_loss(s, s.clone())) == pytest.approx(0.0, abs=1e-7)
+    # student p = 0.5, teacher p = 0.75: KL = 0.75 ln(1.5) + 0.25 ln(0.5)
+    kl = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
+    assert kl == pytest.approx(0.1308120, abs=1e-7)
+    one = distillation_loss(torch.tensor([0.0]), torch.tensor([math.log(3.0)]))
+    assert float(one) == pytest.approx(kl, rel=1e-6)
+    # temperature 2 with logits doubled: same soft targets, times T^2 = 4
+    two = distillation_loss(torch.tensor([0.0]), torch.tensor([2 * math.log(3.0)]), temperature=2.0)
+    assert float(two) == pytest.approx(4 * kl, rel=1e-6)
+    # mean over edges; the gradient pulls the student towards the teacher
+    st = torch.tensor([0.0, 0.0], requires_grad=True)
+    loss = distillation_loss(st, torch.tensor([math.log(3.0), 0.0]))
+    assert float(loss) == pytest.approx(kl / 2, rel=1e-6)
+    loss.backward()
+    assert st.grad[0] < 0 and st.grad[1] == pytest.approx(0.0, abs=1e-7)
+
+
+def test_qat_loss_mixes_focal_and_distillation():
+    from ticl_fpga.quantize.qat import QATConfig, distillation_loss, qat_loss
+    from ticl_fpga.train.focal_loss import focal_loss
+
+    cfg = QATConfig()
+    s, y, t = (
+        torch.tensor([0.3, -1.0, 2.0]),
+        torch.tensor([1.0, 0.0, 0.0]),
+        torch.tensor([1.0, -0.5, 0.5]),
+    )
+    focal = focal_loss(s, y, alpha=cfg.alpha, gamma=cfg.gamma)
+    kd = distillation_loss(s, t)
+    assert torch.equal(qat_loss(s, y, t, config=cfg, distill_weight=0.0), focal)
+    assert torch.equal(qat_loss(s, y, None, config=cfg, distill_weight=0.7), focal)
+    mixed = qat_loss(s, y, t, config=cfg, distill_weight=0.25)
+    assert float(mixed) == pytest.approx(0.75 * float(focal) + 0.25 * float(kd), rel=1e-6)
+
+
+def test_recipe_distillation_pulls_qat_towards_the_float_model(float_model, splits):
+    from ticl_fpga.quantize.evaluation import model_scores
+    from ticl_fpga.quantize.qat import distillation_loss, with_distillation
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    recipe = load_recipe("w4a4")
+    cfg = FAST.model_copy(update={"epochs": 4})
+    plain = quantize_model(float_model, with_distillation(recipe, 0.0), splits["train"], config=cfg)
+    distil = quantize_model(
+        float_model, with_distillation(recipe, 1.0), splits["train"], config=cfg
+    )
+    assert model_recipe(distil).distill_weight == 1.0
+
+    def kd(model):
+        s = torch.cat([torch.as_tensor(a) for a in model_scores(model, splits["val"])]).double()
+        t = torch.cat([torch.as_tensor(a) for a in model_scores(float_model, splits["val"])])
+        return float(distillation_loss(torch.logit(s, 1e-6), torch.logit(t.double(), 1e-6)))
+
+    assert kd(distil) < kd(plain)
+
+
+def test_distillation_weight_validated():
+    from ticl_fpga.errors import ConfigError
+    from ticl_fpga.quantize.qat import with_distillation
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    with pytest.raises(ConfigError, match="distill_weight"):
+        with_distillation(load_recipe("w6a6"), 1.5)
+    assert with_distillation(load_recipe("w6a6"), None, 2.0).distill_temperature == 2.0

@@ -4,6 +4,11 @@ The FPGA path is the C simulation on graphs padded to the model's capacity (larg
 split into windows of consecutive nodes by eta, as on the hardware; edges in no window are
 *lost* and count as rejected).  Brevitas and QONNX run on exactly the same padded windows and must
 agree with the C simulation bit for bit; the float model runs on whole events.
+
+Decision agreement (the fraction of edges that the FPGA and the float model accept or reject
+alike, lost edges counting as rejected by the FPGA) is reported with a binomial confidence
+interval (Clopper-Pearson by default, or Wilson) on the stated number of events and edges, by
+default every event of the split; so are the flip fractions per energy and |eta| bin.
 """
 
 from __future__ import annotations
@@ -17,12 +22,105 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ticl_fpga.errors import InputError, TiclFpgaError
+from ticl_fpga.errors import ConfigError, InputError, TiclFpgaError
 
 log = logging.getLogger(__name__)
 
 HIST_RANGE = (-1.0, 1.0)
 HIST_BINS = 80
+#: Confidence level of the binomial intervals (two-sided).
+CONFIDENCE = 0.95
+INTERVALS = ("clopper-pearson", "wilson")
+
+
+def binomial_interval(
+    k: int, n: int, *, confidence: float = CONFIDENCE, method: str = "clopper-pearson"
+) -> tuple[float, float]:
+    """Two-sided interval on a binomial fraction ``k / n``: Clopper-Pearson (exact) or Wilson.
+
+    ``n = 0`` gives ``(0, 1)``.  Clopper-Pearson uses the beta quantiles
+    ``B(a/2; k, n-k+1)`` and ``B(1-a/2; k+1, n-k)`` (0 and 1 at the boundaries); Wilson is the
+    score interval ``(p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``.
+    """
+    from scipy.stats import beta, norm
+
+    k, n = int(k), int(n)
+    if not 0 <= k <= n:
+        raise ValueError(f"binomial interval needs 0 <= k <= n, got k={k}, n={n}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if n == 0:
+        return 0.0, 1.0
+    alpha = 1.0 - confidence
+    if method == "clopper-pearson":
+        lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
+        hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+        return lo, hi
+    if method == "wilson":
+        z = float(norm.ppf(1 - alpha / 2))
+        p = k / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+        return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+    raise ValueError(f"unknown interval method {method!r}; known: {', '.join(INTERVALS)}")
+
+
+def binned_fraction(
+    x: np.ndarray,
+    flags: np.ndarray,
+    bins,
+    *,
+    confidence: float = CONFIDENCE,
+    method: str = "clopper-pearson",
+) -> dict[str, list]:
+    """Fraction of ``flags`` per bin of ``x`` with its binomial interval (``lower``/``upper``).
+
+    Keys: ``edges``, ``count`` (n), ``k`` (flags set), ``mean`` (k/n, NaN when empty),
+    ``lower``, ``upper``.
+    """
+    x, flags = np.asarray(x, dtype=np.float64), np.asarray(flags, dtype=bool)
+    idx = np.digitize(x, bins) - 1
+    count, ks, mean, lower, upper = [], [], [], [], []
+    for b in range(len(bins) - 1):
+        sel = idx == b
+        n, k = int(sel.sum()), int(flags[sel].sum())
+        lo, hi = binomial_interval(k, n, confidence=confidence, method=method)
+        count.append(n)
+        ks.append(k)
+        mean.append(k / n if n else float("nan"))
+        lower.append(lo if n else float("nan"))
+        upper.append(hi if n else float("nan"))
+    return {
+        "edges": [float(b) for b in bins],
+        "count": count,
+        "k": ks,
+        "mean": mean,
+        "lower": lower,
+        "upper": upper,
+    }
+
+
+def agreement_summary(
+    d_float: np.ndarray,
+    d_fpga: np.ndarray,
+    *,
+    confidence: float = CONFIDENCE,
+    method: str = "clopper-pearson",
+) -> dict[str, Any]:
+    """Decision agreement of two boolean arrays with its binomial interval."""
+    d_float, d_fpga = np.asarray(d_float, dtype=bool), np.asarray(d_fpga, dtype=bool)
+    n = int(d_float.size)
+    k = int((d_float == d_fpga).sum())
+    lo, hi = binomial_interval(k, n, confidence=confidence, method=method)
+    return {
+        "agreement": k / n if n else float("nan"),
+        "n_agree": k,
+        "n_edges": n,
+        "interval": [lo, hi],
+        "confidence": confidence,
+        "method": method,
+    }
 
 
 class BitMismatchError(TiclFpgaError):
@@ -104,8 +202,14 @@ def compare_models(
     strict: bool = True,
     window_overlap: int = 0,
     progress: bool = False,
+    confidence: float = CONFIDENCE,
+    interval: str = "clopper-pearson",
 ) -> dict[str, Any]:
     """Compare float (TorchScript/CUDA when present) vs FPGA (C simulation) on ``split`` events.
+
+    Every event of ``split`` by default (``max_events`` takes the first ones).  Decision agreement
+    and flip fractions carry ``interval`` (``clopper-pearson`` or ``wilson``) binomial intervals
+    at ``confidence``.
 
     Writes ``compare.json``, ``compare.md`` and PNG plots atomically into ``out_dir`` and returns
     the summary.  With ``strict`` a bit mismatch between Brevitas, QONNX and the C simulation
@@ -126,8 +230,13 @@ def compare_models(
     from ticl_fpga.evaluate.metrics import working_point
     from ticl_fpga.golden.vectors import brevitas_logits
 
+    if interval not in INTERVALS:
+        raise ConfigError(f"--interval {interval!r}: expected one of {', '.join(INTERVALS)}")
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"--confidence {confidence}: must be in (0, 1)")
     t0 = time.perf_counter()
     graphs = load_dataset(dataset_dir).split(split)
+    n_split = len(graphs)
     if max_events is not None:
         graphs = graphs[:max_events]
     if not graphs:
@@ -189,14 +298,20 @@ def compare_models(
     ):
         d_f, d_h = rule(fl), rule(fpga_score)
         flips = d_f != d_h
+        ag = agreement_summary(d_f, d_h, confidence=confidence, method=interval)
+        fk = dict(confidence=confidence, method=interval)
         decisions[label] = {
             "flip_fraction": float(flips.mean()) if flips.size else 0.0,
             "n_flips": int(flips.sum()),
             "flips_on_true_edges": int((flips & labels).sum()),
             "accepted_float": int(d_f.sum()),
             "accepted_fpga": int(d_h.sum()),
-            "flip_vs_energy": binned(max_e, flips.astype(float), ENERGY_BINS),
-            "flip_vs_eta": binned(eta, flips.astype(float), ETA_BINS),
+            "agreement": ag["agreement"],
+            "agreement_interval": ag["interval"],
+            "flip_interval": [1.0 - ag["interval"][1], 1.0 - ag["interval"][0]],
+            "agreement_on_scored_edges": float((~flips[keep]).mean()) if keep.any() else 1.0,
+            "flip_vs_energy": binned_fraction(max_e, flips, ENERGY_BINS, **fk),
+            "flip_vs_eta": binned_fraction(eta, flips, ETA_BINS, **fk),
         }
     absdiff = np.where(keep, np.abs(fpga_score - fl), np.nan)
 
@@ -228,7 +343,9 @@ def compare_models(
         "dataset": str(dataset_dir),
         "split": split,
         "n_events": len(graphs),
+        "n_events_split": n_split,
         "n_edges": int(fl.size),
+        "interval": {"method": interval, "confidence": confidence},
         "float_device": device,
         "float_model": str(float_model_or_ts_path)
         if isinstance(float_model_or_ts_path, str | Path)
@@ -258,12 +375,18 @@ def compare_models(
         "seconds": time.perf_counter() - t0,
     }
     write_report(summary, out_dir, fpga_score=fpga_score[keep], float_score=fl[keep])
+    wp = decisions["working_point"]
     log.info(
-        "compared %d events / %d edges: max |FPGA - float| %.4f, WP flips %.4f%%, bit mismatches %s",
+        "compared %d events / %d edges: max |FPGA - float| %.4f, WP agreement %.3f%% "
+        "[%.3f, %.3f] (%g%% CL %s), bit mismatches %s",
         len(graphs),
         fl.size,
         summary["score_difference_fpga_vs_float"]["max_abs"],
-        100 * decisions["working_point"]["flip_fraction"],
+        100 * wp["agreement"],
+        100 * wp["agreement_interval"][0],
+        100 * wp["agreement_interval"][1],
+        100 * confidence,
+        interval,
         mism,
     )
     if strict and not summary["bit_exact"]:

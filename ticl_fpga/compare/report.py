@@ -12,9 +12,31 @@ from ticl_fpga.io import atomic_path, write_json, write_text
 PLOTS = {
     "score_difference.png": "FPGA - float score (histogram)",
     "scores_fpga_vs_float.png": "FPGA vs float scores",
-    "flips_vs_energy.png": "decision flips vs edge energy",
-    "flips_vs_eta.png": "decision flips vs |eta|",
+    "flips_vs_energy.png": "decision flips vs edge energy (binomial error bars)",
+    "flips_vs_eta.png": "decision flips vs |eta| (binomial error bars)",
 }
+
+
+def _pct(x: float) -> str:
+    return "nan" if not np.isfinite(x) else f"{100 * x:.2f} %"
+
+
+def agreement_line(s: dict[str, Any]) -> str:
+    """One sentence: working-point agreement, its interval, and what it was measured on."""
+    wp = s["decisions"]["working_point"]
+    iv = s.get("interval", {"method": "clopper-pearson", "confidence": 0.95})
+    lo, hi = wp["agreement_interval"]
+    n_split = s.get("n_events_split", s["n_events"])
+    scope = (
+        f"all {s['n_events']} events of the `{s['split']}` split"
+        if s["n_events"] == n_split
+        else f"the first {s['n_events']} of {n_split} events of the `{s['split']}` split"
+    )
+    return (
+        f"FPGA and float decide alike at the working point on **{_pct(wp['agreement'])}** of "
+        f"edges ({100 * iv['confidence']:g} % CL {iv['method']} interval "
+        f"[{_pct(lo)}, {_pct(hi)}]; {wp['n_flips']} of {s['n_edges']} edges differ) over {scope}."
+    )
 
 
 def _f(x: Any, digits: int = 4) -> str:
@@ -33,6 +55,8 @@ def format_markdown(s: dict[str, Any]) -> str:
         f"{s['n_events']} events, {s['n_edges']} candidate edges from `{s['split']}`; "
         f"float model on `{s['float_device']}`; capacity n_max={s['capacity']['n_max']}, "
         f"e_max={s['capacity']['e_max']}.",
+        "",
+        agreement_line(s),
         "",
         "## Bit accuracy (Brevitas == QONNX == C simulation)",
         "",
@@ -56,13 +80,19 @@ def format_markdown(s: dict[str, Any]) -> str:
         "",
         "## Accept/reject decisions",
         "",
-        "| rule | flip fraction | flips | flips on true edges | accepted float | accepted FPGA |",
-        "|---|---|---|---|---|---|",
+        "| rule | agreement | interval | flip fraction | flips | flips on true edges | "
+        "accepted float | accepted FPGA |",
+        "|---|---|---|---|---|---|---|---|",
         *[
-            f"| {k} | {_f(v['flip_fraction'])} | {v['n_flips']} | {v['flips_on_true_edges']} | "
-            f"{v['accepted_float']} | {v['accepted_fpga']} |"
+            f"| {k} | {_f(v['agreement'], 5)} | [{_f(v['agreement_interval'][0], 5)}, "
+            f"{_f(v['agreement_interval'][1], 5)}] | {_f(v['flip_fraction'])} | {v['n_flips']} | "
+            f"{v['flips_on_true_edges']} | {v['accepted_float']} | {v['accepted_fpga']} |"
             for k, v in s["decisions"].items()
         ],
+        "",
+        "Lost edges (no window) count as rejected by the FPGA; intervals are "
+        f"{_f(100 * s.get('interval', {}).get('confidence', 0.95))} % CL "
+        f"{s.get('interval', {}).get('method', 'clopper-pearson')}.",
         "",
         "## Event level (merge efficiency)",
         "",
@@ -117,11 +147,29 @@ def write_plots(out: Path, s: dict[str, Any], fpga_score, float_score) -> None:
     ):
         fig = _figure()
         ax = fig.add_subplot()
-        for rule, d in s["decisions"].items():
+        for i, (rule, d) in enumerate(s["decisions"].items()):
             b = d[key]
             edges = np.asarray(b["edges"], dtype=np.float64)
             centers = 0.5 * (edges[:-1] + np.minimum(edges[1:], edges[:-1] * 10 + 1))
-            ax.plot(centers, np.asarray(b["mean"], dtype=np.float64), "o-", label=rule)
+            mean = np.asarray(b["mean"], dtype=np.float64)
+            if "lower" in b:
+                lo = np.asarray(b["lower"], dtype=np.float64)
+                hi = np.asarray(b["upper"], dtype=np.float64)
+                yerr = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
+            else:
+                yerr = None
+            ok = np.isfinite(mean)
+            # a small offset per rule so overlapping error bars stay readable
+            shift = 1.0 + 0.03 * i if key == "flip_vs_energy" else 0.0
+            x = centers * shift if key == "flip_vs_energy" else centers + 0.01 * i
+            ax.errorbar(
+                x[ok],
+                mean[ok],
+                yerr=None if yerr is None else yerr[:, ok],
+                fmt="o-",
+                capsize=3,
+                label=rule,
+            )
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fraction of edges with a different decision")
         if key == "flip_vs_energy":
@@ -145,10 +193,18 @@ def _binned_table(s: dict[str, Any], label: str, axis: str) -> list[str]:
     """Mean |score difference| and working-point flip fraction per ``energy`` or ``eta`` bin."""
     e = s[f"abs_score_difference_vs_{axis}"]
     fl = s["decisions"]["working_point"][f"flip_vs_{axis}"]
-    rows = [f"| {label} | edges | mean abs score diff | WP flip fraction |", "|---|---|---|---|"]
+    rows = [
+        f"| {label} | edges | mean abs score diff | WP flip fraction | interval |",
+        "|---|---|---|---|---|",
+    ]
     for i in range(len(e["count"])):
+        iv = (
+            f"[{_f(fl['lower'][i])}, {_f(fl['upper'][i])}]"
+            if "lower" in fl and fl["count"][i]
+            else "-"
+        )
         rows.append(
             f"| {_f(e['edges'][i])}-{_f(e['edges'][i + 1])} | {fl['count'][i]} | "
-            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} |"
+            f"{_f(e['mean'][i])} | {_f(fl['mean'][i])} | {iv} |"
         )
     return rows

@@ -2,7 +2,10 @@
 
 Steps: build the twin from the float model's spec and a recipe, copy the float weights and
 scalers, calibrate the activation quantizers on a few training batches, fine-tune with focal loss
-in a plain seeded PyTorch loop.  Pruning masks (``torch.nn.utils.prune``) attached to the model
+in a plain seeded PyTorch loop.  With a recipe ``distill_weight`` w > 0 the loss is
+``(1 - w) focal + w distillation``, where the distillation term (:func:`distillation_loss`) takes
+the float model's scores as soft targets, so the quantized model learns to decide like the float
+one wherever the labels do not pull it elsewhere.  Pruning masks (``torch.nn.utils.prune``) attached to the model
 persist through fine-tuning, which makes the same loop quantization-aware pruning.
 
 A quantized run folder holds ``model.pt`` (state dict, spec, recipe, metrics, provenance),
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 from tqdm.auto import tqdm
@@ -70,6 +74,63 @@ def _loader(graphs: Sequence, batch_size: int, *, shuffle: bool, seed: int):
     return DataLoader(list(graphs), batch_size=batch_size, shuffle=shuffle, generator=gen)
 
 
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Binary knowledge distillation: ``T^2 KL(sigmoid(t / T) || sigmoid(s / T))`` per edge.
+
+    The teacher's (float model's) scores are soft targets; the loss is zero exactly when the
+    student's scores equal them, whatever the labels.  ``T^2`` keeps the gradient scale independent
+    of the temperature (Hinton et al. 2015).  Computed stably from logits as soft-target BCE minus
+    the teacher's own entropy.
+    """
+    t = float(temperature)
+    if t <= 0:
+        raise ConfigError(f"distillation temperature must be > 0, not {temperature}")
+    teacher = teacher_logits.detach().to(student_logits.dtype) / t
+    soft = torch.sigmoid(teacher)
+    bce = F.binary_cross_entropy_with_logits(student_logits / t, soft, reduction="none")
+    entropy = F.binary_cross_entropy_with_logits(teacher, soft, reduction="none")
+    kl = (bce - entropy).clamp_min(0.0) * t * t
+    if reduction == "mean":
+        return kl.mean() if kl.numel() else kl.sum()
+    if reduction == "sum":
+        return kl.sum()
+    return kl
+
+
+def qat_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    teacher_logits: torch.Tensor | None,
+    *,
+    config: QATConfig,
+    distill_weight: float = 0.0,
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """``(1 - w) focal(logits, labels) + w distillation(logits, teacher)``; plain focal when w = 0."""
+    from ticl_fpga.train.focal_loss import focal_loss
+
+    w = float(distill_weight)
+    focal = focal_loss(logits, labels, alpha=config.alpha, gamma=config.gamma)
+    if w <= 0.0 or teacher_logits is None:
+        return focal
+    distill = distillation_loss(logits, teacher_logits, temperature=temperature)
+    return (1.0 - w) * focal + w * distill
+
+
+def distill_settings(model: nn.Module, teacher: nn.Module | None) -> tuple[float, float]:
+    """``(weight, temperature)`` of the model's recipe; weight 0 without a teacher or a recipe."""
+    recipe = model_recipe(model)
+    if recipe is None or teacher is None:
+        return 0.0, 1.0
+    return float(recipe.distill_weight), float(recipe.distill_temperature)
+
+
 def train_epochs(
     model: nn.Module,
     graphs: Sequence,
@@ -78,17 +139,29 @@ def train_epochs(
     epochs: int | None = None,
     seed_offset: int = 0,
     desc: str = "qat",
+    teacher: nn.Module | None = None,
+    distill_weight: float | None = None,
+    temperature: float | None = None,
 ) -> list[float]:
-    """Fine-tune ``model`` with focal loss for ``epochs`` (default ``config.epochs``); mean loss per epoch.
+    """Fine-tune ``model`` for ``epochs`` (default ``config.epochs``); mean loss per epoch.
 
-    A fresh Adam optimiser over the current parameters is made each call, so it follows the
-    ``weight`` -> ``weight_orig`` re-parametrisation of pruning.
+    The loss is :func:`qat_loss`: focal loss, plus distillation from ``teacher`` (the float model,
+    kept frozen in eval mode) weighted by ``distill_weight`` (default: the model's recipe
+    ``distill_weight``; 0 without a teacher).  A fresh Adam optimiser over the current parameters
+    is made each call, so it follows the ``weight`` -> ``weight_orig`` re-parametrisation of
+    pruning.
     """
-    from ticl_fpga.train.focal_loss import focal_loss
-
     epochs = config.epochs if epochs is None else epochs
     if epochs == 0 or not graphs:
         return []
+    rw, rt = distill_settings(model, teacher)
+    w = rw if distill_weight is None else float(distill_weight)
+    temp = rt if temperature is None else float(temperature)
+    if w > 0 and teacher is None:
+        raise ConfigError(f"distill_weight {w} needs the float model as teacher")
+    if teacher is not None and w > 0:
+        teacher = teacher.to(config.device).eval()
+        log.info("%s: distillation from the float model, weight %.3g, T %.3g", desc, w, temp)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     model.to(config.device).train()
@@ -101,7 +174,13 @@ def train_epochs(
         for batch in tqdm(loader, desc=f"{desc} {epoch + 1}/{epochs}", leave=False, disable=None):
             batch = batch.to(config.device)
             logits = model(batch.x, batch.edge_index, batch.edge_attr)
-            loss = focal_loss(logits, batch.y, alpha=config.alpha, gamma=config.gamma)
+            t_logits = None
+            if w > 0:
+                with torch.no_grad():
+                    t_logits = teacher(batch.x, batch.edge_index, batch.edge_attr)
+            loss = qat_loss(
+                logits, batch.y, t_logits, config=config, distill_weight=w, temperature=temp
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -110,6 +189,8 @@ def train_epochs(
         losses.append(total / max(count, 1))
         log.debug("%s epoch %d loss %.5f", desc, epoch + 1, losses[-1])
     model.eval()
+    if teacher is not None and w > 0:
+        teacher.cpu()
     return losses
 
 
@@ -209,7 +290,10 @@ def quantize_model(
     config: QATConfig | None = None,
     spec: GNNSpec | None = None,
 ) -> EdgeClassifierGNN:
-    """QAT: twin of ``float_model`` with ``recipe``, float weights copied, calibrated, fine-tuned."""
+    """QAT: twin of ``float_model`` with ``recipe``, float weights copied, calibrated, fine-tuned.
+
+    The float model is the distillation teacher when the recipe's ``distill_weight`` is > 0.
+    """
     config = config or QATConfig()
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     fmodel = as_float_model(float_model, spec)
@@ -218,7 +302,7 @@ def quantize_model(
     float_state = {k: v.detach().cpu() for k, v in fmodel.state_dict().items()}
     load_float_weights(qmodel, float_state)
     calibrate(qmodel, train, config=config)
-    losses = train_epochs(qmodel, train, config=config, desc=f"qat {recipe.name}")
+    losses = train_epochs(qmodel, train, config=config, desc=f"qat {recipe.name}", teacher=fmodel)
     if losses:
         log.info("QAT %s: loss %.5f -> %.5f", recipe.name, losses[0], losses[-1])
     return qmodel.cpu().eval()
@@ -335,3 +419,17 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def with_distillation(
+    recipe: Recipe, weight: float | None = None, temperature: float | None = None
+) -> Recipe:
+    """``recipe`` with its distillation weight/temperature replaced (None: keep the recipe's)."""
+    upd = {
+        k: v
+        for k, v in (("distill_weight", weight), ("distill_temperature", temperature))
+        if v is not None
+    }
+    if not upd:
+        return recipe
+    return Recipe.from_dict({**recipe.model_dump(), **upd}, source="--distill-weight/temperature")

@@ -2,8 +2,11 @@
 
 For each recipe: QAT from the float model, then the pruning schedule (every step recorded, by
 default continuing past failures so the table covers the whole range); each row holds AUC,
-efficiency at purity, working-point efficiency/purity, BOPs, non-zero weights and the FPGA
-estimate.  Rows on the (BOPs down, target metric up) Pareto front are flagged.
+efficiency at purity, working-point efficiency/purity, decision agreement with the float model
+at the working point, BOPs, non-zero weights and the FPGA estimate.  Rows on the (BOPs down,
+primary target metric up) Pareto front are flagged.  Targets are those of
+:mod:`ticl_fpga.quantize.prune` (several may be combined, e.g. a physics metric and
+``agreement>=0.98``); the ``target`` column says whether a row meets all of them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ticl_fpga.io import atomic_path, write_json, write_text
 from ticl_fpga.model.gnn import EdgeClassifierGNN
 from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
 from ticl_fpga.quantize.evaluation import evaluate_model
-from ticl_fpga.quantize.prune import PruneConfig, quantize_and_prune
+from ticl_fpga.quantize.prune import PruneConfig, as_targets, quantize_and_prune
 from ticl_fpga.quantize.qat import QATConfig, as_float_model
 from ticl_fpga.quantize.recipe import PruneTarget, Recipe, load_recipe
 
@@ -32,6 +35,7 @@ COLUMNS = (
     ("efficiency", "WP eff", "{:.4f}"),
     ("purity", "WP purity", "{:.4f}"),
     ("event_efficiency", "event eff", "{:.4f}"),
+    ("agreement", "agreement", "{:.4f}"),
     ("bops_per_graph", "BOPs/graph", "{:.3g}"),
     ("bops_ratio_vs_16bit_dense", "16b-dense/BOPs", "{:.1f}"),
     ("nonzero_weights", "non-zero w", "{}"),
@@ -85,15 +89,16 @@ def run_scan(
     val: Sequence,
     out_dir: str | Path,
     *,
-    target: PruneTarget | None = None,
+    target: Any = None,
     config: PruneConfig | None = None,
     qat: QATConfig | None = None,
     save_models: bool = True,
 ) -> dict[str, Any]:
     """Scan ``recipes`` x sparsity schedule; writes ``scan.json``, ``scan.md``, ``scan.png`` in ``out_dir``.
 
-    ``target`` (default: each recipe's ``prune`` entry) decides the ``passed`` column and the
-    model saved per recipe under ``out_dir/models/<recipe>`` (when ``save_models``).
+    ``target`` (a :class:`~ticl_fpga.quantize.prune.Targets`, one target or a list; default: each
+    recipe's ``prune`` entry) decides the ``passed`` column and the model saved per recipe under
+    ``out_dir/models/<recipe>`` (when ``save_models``).
     """
     out_dir = Path(out_dir)
     config = config or PruneConfig(stop_at_failure=False)
@@ -101,10 +106,11 @@ def run_scan(
     fmodel = as_float_model(float_model)
     val = list(val)
     n_nodes, n_edges = mean_graph_size(val)
-    metric = (target or PruneTarget()).metric
-    purity = (target or PruneTarget()).purity
+    targets = as_targets(target if target is not None else PruneTarget())
+    metric, purity = targets.metric, targets.purity
 
     float_metrics = evaluate_model(fmodel, val, purity=purity)
+    float_metrics["agreement"] = 1.0
     float_cost = cost_of_model(fmodel, None, n_nodes=n_nodes, n_edges=n_edges)
     rows = [
         _flat(
@@ -125,7 +131,7 @@ def run_scan(
     selected = {}
     for r in recipes:
         recipe = r if isinstance(r, Recipe) else load_recipe(r)
-        tgt = target or recipe.prune or PruneTarget()
+        tgt = as_targets(target if target is not None else (recipe.prune or PruneTarget()))
         model_dir = out_dir / "models" / recipe.name if save_models else None
         result = quantize_and_prune(
             fmodel, recipe, train, val, model_dir, target=tgt, config=config, qat=qat
