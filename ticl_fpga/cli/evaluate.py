@@ -20,6 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cut", type=float, help="fixed score cut (default: the run config's cut)")
     p.add_argument("--device", default="cpu", help="torch device for inference (cpu, cuda)")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="another run on the same features (e.g. train --model seed): side-by-side table",
+    )
     p.set_defaults(handler=_evaluate)
 
 
@@ -34,6 +41,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         cut=args.cut,
         device=args.device,
         plots=not args.no_plots,
+        compare=args.compare,
     )
     sys.stdout.write(format_report(summary))
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,15 @@ def evaluate_run(
     cut: float | None = None,
     device: str = "cpu",
     plots: bool = True,
+    compare: list[str | Path] | tuple = (),
 ) -> dict[str, Any]:
     """Score ``split`` of ``dataset_dir`` with the run's model and the baseline; write the report.
 
     The baseline is fitted on the dataset's train split.  Returns the summary dict (also
-    ``summary.json``).  ``cut`` defaults to the run config's ``cut``.
+    ``summary.json``).  ``cut`` defaults to the run config's ``cut``.  ``compare``: other run
+    folders (e.g. ``train --model seed``) trained on the same features, shown side by side
+    (edge AUC, efficiency/purity at the working point, event merge efficiency/purity,
+    parameters, CPU latency) in ``summary["models"]``.
     """
     from ticl_fpga.data.dataset import load_dataset
     from ticl_fpga.evaluate.events import (
@@ -80,22 +85,35 @@ def evaluate_run(
     cut = float(payload["config"].get("cut", 0.5) if cut is None else cut)
 
     log.info("scoring %d %s events", len(graphs), split)
+    t0 = time.perf_counter()
     gnn = predict_scores(model, graphs, device=device)
-    baseline = GeometricLinker(edge_features=tuple(ds.edge_features)).fit(ds.split("train"))
-    base = baseline.scores(graphs)
+    gnn_seconds = time.perf_counter() - t0
+    try:
+        baseline = GeometricLinker(edge_features=tuple(ds.edge_features)).fit(ds.split("train"))
+    except InputError as exc:  # e.g. the cmssw feature set has no (eta, phi) distance
+        log.warning("no geometric baseline on these features: %s", exc)
+        baseline = None
+    base = baseline.scores(graphs) if baseline is not None else [np.zeros(len(s)) for s in gnn]
     eg, eb = edge_arrays(graphs, gnn), edge_arrays(graphs, base)
 
     edge = {
         "gnn": edge_summary(eg.scores, eg.labels, eg.max_energy, cut=cut),
-        "baseline": edge_summary(eb.scores, eb.labels, cut=baseline.cut),
+        "baseline": edge_summary(eb.scores, eb.labels, cut=baseline.cut) if baseline else None,
     }
     event = {
         "gnn_wp": event_metrics(graphs, gnn, seed_working_point()),
         "gnn_cut": event_metrics(graphs, gnn, fixed_cut(cut)),
-        "baseline": event_metrics(graphs, base, fixed_cut(baseline.cut)),
+        "baseline": event_metrics(graphs, base, fixed_cut(baseline.cut)) if baseline else None,
         "no_merge": event_metrics(graphs, gnn, no_links),
         "truth": event_metrics(graphs, gnn, truth_links),
     }
+    models = [
+        _model_row(
+            run_dir.name, payload, model, edge["gnn"], event["gnn_wp"], gnn_seconds, len(graphs)
+        )
+    ]
+    for other in compare:
+        models.append(_compare_run(Path(other), ds, graphs, cut, device))
     summary: dict[str, Any] = {
         "run": run_dir.name,
         "dataset": dataset_dir.name,
@@ -104,8 +122,11 @@ def evaluate_run(
         "cut": cut,
         "edge": edge,
         "event": event,
-        "baseline": baseline.params(),
-        "gnn_beats_baseline": bool(edge["gnn"]["auc"] > edge["baseline"]["auc"]),
+        "baseline": baseline.params() if baseline else None,
+        "gnn_beats_baseline": bool(edge["gnn"]["auc"] > edge["baseline"]["auc"])
+        if baseline
+        else None,
+        "models": models,
         "provenance": provenance(),
     }
 
@@ -127,18 +148,58 @@ def evaluate_run(
     log.info(
         "GNN AUC %.4f vs baseline %.4f; event efficiency %.3f (baseline %.3f) -> %s",
         edge["gnn"]["auc"],
-        edge["baseline"]["auc"],
+        edge["baseline"]["auc"] if baseline else float("nan"),
         event["gnn_wp"]["efficiency"],
-        event["baseline"]["efficiency"],
+        event["baseline"]["efficiency"] if baseline else float("nan"),
         out,
     )
     return summary
 
 
+def _model_row(name, payload, model, edge, event, seconds, n_events) -> dict[str, Any]:
+    kind = payload.get("config", {}).get("model", "gnn")
+    return {
+        "run": name,
+        "model": "seed GNN_TrackLinkingNet" if kind == "seed" else "ticl-fpga GNN",
+        "auc": edge["auc"],
+        "efficiency_at_wp": edge.get("efficiency_at_wp"),
+        "purity_at_wp": edge.get("purity_at_wp"),
+        "event_efficiency": event["efficiency"],
+        "event_purity": event["purity"],
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "cpu_ms_per_event": 1000.0 * seconds / max(n_events, 1),
+    }
+
+
+def _compare_run(run_dir: Path, ds, graphs, cut: float, device: str) -> dict[str, Any]:
+    """One side-by-side row for another run scored on the same graphs."""
+    from ticl_fpga.evaluate.events import event_metrics, seed_working_point
+    from ticl_fpga.evaluate.metrics import edge_summary
+    from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
+    from ticl_fpga.train.fit import load_run, load_trained_model
+
+    payload = load_run(run_dir)
+    for key in ("node_features", "edge_features"):
+        if list(getattr(ds, key)) != list(payload[key]):
+            raise InputError(run_dir, "features differ from the dataset's", field=key)
+    model = load_trained_model(run_dir)
+    t0 = time.perf_counter()
+    scores = predict_scores(model, graphs, device=device)
+    seconds = time.perf_counter() - t0
+    ea = edge_arrays(graphs, scores)
+    edge = edge_summary(ea.scores, ea.labels, ea.max_energy, cut=cut)
+    event = event_metrics(graphs, scores, seed_working_point())
+    return _model_row(run_dir.name, payload, model, edge, event, seconds, len(graphs))
+
+
 def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
     from ticl_fpga.evaluate.plots import plot_binned, plot_roc, plot_scores
 
-    rows = {ROW_LABELS[k]: event[k] for k in ("gnn_wp", "baseline", "no_merge", "truth")}
+    rows = {
+        ROW_LABELS[k]: event[k]
+        for k in ("gnn_wp", "baseline", "no_merge", "truth")
+        if event.get(k) is not None
+    }
     return [
         plot_roc(
             {"GNN": (eg.scores, eg.labels), "geometric baseline": (eb.scores, eb.labels)},
@@ -189,13 +250,18 @@ def format_report(summary: dict[str, Any]) -> str:
     ]
     for name, label in (("gnn", "GNN"), ("baseline", "geometric baseline")):
         r = e[name]
+        if r is None:
+            continue
         lines.append(
             f"| {label} | {_f(r['auc'])} | {_f(r['cut'], 3)} | {_f(r['efficiency_at_cut'])} | "
             f"{_f(r['purity_at_cut'])} | {_f(r.get('efficiency_at_wp'))} | {_f(r.get('purity_at_wp'))} | "
             f"{_f(r.get('efficiency_at_purity_0.9'))} |"
         )
-    verdict = "beats" if summary["gnn_beats_baseline"] else "does NOT beat"
-    lines += ["", f"The GNN {verdict} the geometric baseline in edge ROC AUC.", ""]
+    if summary["gnn_beats_baseline"] is None:
+        lines += ["", "No geometric baseline: these edge features have no (eta, phi) distance.", ""]
+    else:
+        verdict = "beats" if summary["gnn_beats_baseline"] else "does NOT beat"
+        lines += ["", f"The GNN {verdict} the geometric baseline in edge ROC AUC.", ""]
     lines += [
         "## Event level (merged tracksters per sim particle)",
         "",
@@ -204,6 +270,8 @@ def format_report(summary: dict[str, Any]) -> str:
     ]
     for key in EVENT_ROWS:
         r = ev[key]
+        if r is None:
+            continue
         lines.append(
             f"| {ROW_LABELS[key]} | {_f(r['efficiency'])} | {_f(r['purity'])} | {_f(r['good_fraction'])} | "
             f"{r['merged']} | {r['fake']} | {_f(r['fake_fraction'])} |"
@@ -215,9 +283,26 @@ def format_report(summary: dict[str, Any]) -> str:
         lines.append("| linker | " + " | ".join(header) + " |")
         lines.append("|---" * (len(header) + 1) + "|")
         for key in EVENT_ROWS:
+            if ev[key] is None:
+                continue
             b = ev[key][f"efficiency_vs_{var}"]
             cells = [f"{_f(m, 3)} ({c})" for m, c in zip(b["mean"], b["count"], strict=True)]
             lines.append(f"| {ROW_LABELS[key]} | " + " | ".join(cells) + " |")
+    if len(summary.get("models", [])) > 1:
+        lines += [
+            "",
+            "## Models side by side (seed working point)",
+            "",
+            "| run | model | edge AUC | efficiency @ WP | purity @ WP | event efficiency | "
+            "event purity | parameters | CPU ms / event |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in summary["models"]:
+            lines.append(
+                f"| {r['run']} | {r['model']} | {_f(r['auc'])} | {_f(r['efficiency_at_wp'])} | "
+                f"{_f(r['purity_at_wp'])} | {_f(r['event_efficiency'])} | {_f(r['event_purity'])} | "
+                f"{r['parameters']} | {_f(r['cpu_ms_per_event'], 2)} |"
+            )
     if summary.get("plots"):
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in summary["plots"]]
     return "\n".join(lines) + "\n"
