@@ -12,14 +12,47 @@ from hls4ml.model.types import NamedType
 
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
 
+#: HLSConfig key (model-wide, or per layer name) of the rows processed per clock.
+EDGE_PARALLELISM_KEY = "EdgeParallelism"
+
+
+def rows_and_features(shape) -> tuple[int, int]:
+    """``[R, F]`` of a graph tensor (a 1-D ``[R]`` tensor has one feature)."""
+    shape = [int(d) for d in shape]
+    feats = shape[-1] if len(shape) >= 2 else 1
+    rows = 1
+    for d in shape[:-1] if len(shape) >= 2 else shape:
+        rows *= d
+    return rows, feats
+
+
+def check_edge_parallelism(value) -> int:
+    """Rows (edges or nodes) per clock: a power of two from 1 to 64."""
+    from ticl_fpga.errors import ConfigError
+
+    p = int(value)
+    if p < 1 or p > 64 or p & (p - 1):
+        raise ConfigError(f"edge_parallelism must be a power of two from 1 to 64, got {value}")
+    return p
+
 
 class GNNLayer(Layer):
-    """Base: output shape ``out_shape`` with exact type ``out_fixed`` (a :class:`Fixed` as tuple)."""
+    """Base: output shape ``out_shape`` with exact type ``out_fixed`` (a :class:`Fixed` as tuple).
+
+    ``edge_parallelism`` (P): rows streamed per clock; per layer (``LayerName`` config key
+    ``EdgeParallelism``) or model-wide (``HLSConfig["Model"]["EdgeParallelism"]``), default 1.
+    """
+
+    _expected_attributes = [ConfigurableAttribute("edge_parallelism", default=1)]
 
     def fixed(self, key: str) -> Fixed:
         return Fixed(*self.get_attr(key))
 
     def initialize(self) -> None:
+        if self.get_attr("edge_parallelism") is None:
+            model_cfg = self.model.config.config.get("HLSConfig", {}).get("Model", {})
+            self.set_attr("edge_parallelism", model_cfg.get(EDGE_PARALLELISM_KEY, 1))
+        self.set_attr("edge_parallelism", check_edge_parallelism(self.get_attr("edge_parallelism")))
         self.add_output_variable(
             list(self.get_attr("out_shape")), precision=self.fixed("out_fixed").hls()
         )
@@ -59,6 +92,10 @@ class GNNDense(GNNLayer):
 
     def initialize(self) -> None:
         super().initialize()
+        if self.get_attr("reuse_factor") is None:
+            # hls4ml's own layers get it from a backend initializer; ours read the same config
+            # (layer name, layer type, then the model's ReuseFactor).
+            self.set_attr("reuse_factor", int(self.model.config.get_reuse_factor(self)))
         self.set_attr(
             "accum_t", NamedType(f"layer{self.index}_accum_t", self.fixed("accum_fixed").hls())
         )
