@@ -24,8 +24,8 @@ from typing import Any
 from pydantic import Field
 
 from ticl_fpga.config import StrictModel, provenance
-from ticl_fpga.errors import ConfigError
-from ticl_fpga.io import write_json, write_text
+from ticl_fpga.errors import ConfigError, InputError
+from ticl_fpga.io import atomic_path, check_output, dir_lock, mark_folder, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -223,16 +223,15 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
         ctx.cfg.window_overlap,
     )
     golden = golden_from_graphs(ctx.qonnx, graphs)
-    tmp = ctx.hls_dir.with_name(ctx.hls_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
-    hls_model = build_hls(ctx.qonnx, ctx.hls_config(), tmp, golden=golden)
-    seconds = time.perf_counter() - t0
-    mismatches = check_csim(hls_model, golden)
-    if mismatches:
-        raise ConfigError(f"{tmp}: C simulation differs from QONNX on {mismatches} golden outputs")
-    shutil.rmtree(ctx.hls_dir, ignore_errors=True)
-    tmp.rename(ctx.hls_dir)
+    with atomic_path(ctx.hls_dir, suffix="", kind="hls-project") as tmp:
+        hls_model = build_hls(ctx.qonnx, ctx.hls_config(), tmp, golden=golden)
+        seconds = time.perf_counter() - t0
+        mismatches = check_csim(hls_model, golden)
+        if mismatches:
+            raise ConfigError(
+                f"{ctx.hls_dir}: C simulation differs from QONNX on {mismatches} golden outputs"
+            )
     tool = hls_tool()
     return {
         "outputs": [ctx.hls_dir / "hls_build.yaml"],
@@ -329,30 +328,57 @@ def _done(out: Path, name: str) -> dict[str, Any] | None:
     path = _marker(out, name)
     if not path.exists():
         return None
-    info = json.loads(path.read_text())
-    if all((out / p).exists() for p in info.get("outputs", [])):
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            path, f"corrupt stage marker ({type(exc).__name__}); delete it to redo the stage"
+        ) from None
+    outputs = info.get("outputs", []) if isinstance(info, dict) else None
+    if not isinstance(outputs, list) or not isinstance(info.get("seconds"), int | float):
+        raise InputError(path, "corrupt stage marker; delete it to redo the stage")
+    if all((out / p).exists() for p in outputs):
         return info
     return None
 
 
 def run_demo(
-    cfg: DemoConfig, out: str | Path, *, restart: bool = False, stages: tuple[Stage, ...] = STAGES
+    cfg: DemoConfig,
+    out: str | Path,
+    *,
+    restart: bool = False,
+    stages: tuple[Stage, ...] = STAGES,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Run (or resume) the main job in ``out``; returns every stage's record."""
-    out = Path(out)
+    """Run (or resume) the main job in ``out``; returns every stage's record.
+
+    ``out`` must be empty, new, or an earlier demo run folder (``force`` to use another folder);
+    one process at a time writes it (a lock file).
+    """
+    out = check_output(out, kind="demo-run", force=force, folder=True)
+    with dir_lock(out):
+        mark_folder(out, "demo-run")
+        return _run_demo(cfg, out, restart=restart, stages=stages)
+
+
+def _run_demo(
+    cfg: DemoConfig, out: Path, *, restart: bool, stages: tuple[Stage, ...]
+) -> dict[str, Any]:
+    from ticl_fpga.config import read_yaml
+
     cfg_path = out / "demo.yaml"
     if restart and (out / "stages").exists():
         shutil.rmtree(out / "stages")
-    if cfg_path.exists():
-        import yaml
-
-        saved = yaml.safe_load(cfg_path.read_text()).get("config", {})
+    if cfg_path.exists() and not restart:
+        doc = read_yaml(cfg_path, "demo settings file")
+        saved = doc.get("config") if isinstance(doc, dict) else None
+        if not isinstance(saved, dict):
+            raise InputError(cfg_path, "corrupt (no 'config' mapping); use --restart")
         if saved != cfg.model_dump(mode="json"):
             raise ConfigError(
                 f"{cfg_path}: this run folder was made with other settings; use another --out, "
                 "or --restart to redo every stage"
             )
-    out.mkdir(parents=True, exist_ok=True)
     cfg.save(cfg_path)
     records: dict[str, Any] = {}
     for i, stage in enumerate(stages, 1):

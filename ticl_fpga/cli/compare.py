@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ticl_fpga.cli import int_at_least, nonneg_int, positive_int, unit_interval
+
 log = logging.getLogger(__name__)
 
 
@@ -36,14 +38,28 @@ def register(sub) -> None:
         "--qonnx", type=Path, help="QONNX model (default: export --quant at --n-max/--e-max)"
     )
     p.add_argument("--hls-project", type=Path, help="project written by 'ticl-fpga hls build'")
-    p.add_argument("--n-max", type=int, default=64, help="capacity when exporting QONNX")
-    p.add_argument("--e-max", type=int, default=256, help="capacity when exporting QONNX")
-    p.add_argument("--max-events", type=int, help="compare at most this many events")
     p.add_argument(
-        "--window-overlap", type=int, default=0, help="nodes shared by neighbouring eta windows"
+        "--n-max", type=int_at_least(2), default=64, help="capacity when exporting QONNX"
+    )
+    p.add_argument("--e-max", type=positive_int, default=256, help="capacity when exporting QONNX")
+    p.add_argument("--max-events", type=positive_int, help="compare at most this many events")
+    p.add_argument(
+        "--window-overlap",
+        type=nonneg_int,
+        default=0,
+        help="nodes shared by neighbouring eta windows",
     )
     p.add_argument(
-        "--cut", type=float, default=0.5, help="fixed score cut besides the working point"
+        "--cut", type=unit_interval, default=0.5, help="fixed score cut besides the working point"
+    )
+    p.add_argument(
+        "--interval",
+        choices=("clopper-pearson", "wilson"),
+        default="clopper-pearson",
+        help="binomial interval on the decision agreement and the binned flip fractions",
+    )
+    p.add_argument(
+        "--confidence", type=unit_interval, default=0.95, help="confidence level of the intervals"
     )
     p.set_defaults(handler=_compare)
 
@@ -61,38 +77,44 @@ def _float_model(path: Path):
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from ticl_fpga.cli.hls import load_qonnx_file
     from ticl_fpga.compare.compare import BitMismatchError, compare_models
     from ticl_fpga.compile.build import HlsBuildConfig, build_hls
     from ticl_fpga.compile.capacity import Capacity
-    from ticl_fpga.compile.to_qonnx import export_qonnx, load_qonnx, model_metadata
+    from ticl_fpga.compile.to_qonnx import export_qonnx, model_metadata
+    from ticl_fpga.config import read_yaml
     from ticl_fpga.errors import InputError
+    from ticl_fpga.io import check_output
     from ticl_fpga.quantize.qat import load_quant_model
 
+    check_output(
+        args.out,
+        kind="compare",
+        inputs=[args.float_model, args.quant, args.dataset, args.qonnx, args.hls_project],
+        folder=True,
+    )
     float_model = _float_model(args.float_model)
     quant = load_quant_model(args.quant)
     with tempfile.TemporaryDirectory(prefix="ticl_compare_") as tmp:
         tmp = Path(tmp)
         if args.qonnx is not None:
-            if not args.qonnx.is_file():
-                raise InputError(args.qonnx, "no such QONNX model")
             qonnx_path = args.qonnx
         else:
             qonnx_path = tmp / "gnn.qonnx.onnx"
             export_qonnx(quant, Capacity(n_max=args.n_max, e_max=args.e_max), qonnx_path)
-        qonnx_model = load_qonnx(qonnx_path)
+        qonnx_model = load_qonnx_file(qonnx_path)
         capacity, _ = model_metadata(qonnx_model)
         if args.hls_project is not None:
             cfg_path = args.hls_project / "hls_build.yaml"
             if not cfg_path.is_file():
                 raise InputError(args.hls_project, "not a project written by 'ticl-fpga hls build'")
-            import yaml
-
-            cfg = HlsBuildConfig.from_dict(
-                yaml.safe_load(cfg_path.read_text())["config"], source=str(cfg_path)
-            )
-            prj = args.hls_project
+            doc = read_yaml(cfg_path, "hls build record")
+            if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+                raise InputError(cfg_path, "truncated or corrupt (no 'config' mapping)")
+            cfg = HlsBuildConfig.from_dict(doc["config"], source=str(cfg_path))
         else:
-            cfg, prj = HlsBuildConfig(capacity=capacity, synth=False), tmp / "prj"
+            cfg = HlsBuildConfig(capacity=capacity, synth=False)
+        prj = tmp / "prj"  # rebuilt here: the --hls-project folder is an input, never written
         hls_model = build_hls(qonnx_model, cfg, prj)
         try:
             s = compare_models(
@@ -107,14 +129,19 @@ def _compare(args: argparse.Namespace) -> int:
                 cut=args.cut,
                 window_overlap=args.window_overlap,
                 progress=True,
+                confidence=args.confidence,
+                interval=args.interval,
             )
         except BitMismatchError as exc:
             sys.stderr.write(f"ticl-fpga: error: {exc}\n")
             return 1
     d = s["score_difference_fpga_vs_float"]
+    wp = s["decisions"]["working_point"]
     sys.stdout.write(
         f"{s['n_events']} events, {s['n_edges']} edges: bit exact; max |FPGA - float| "
-        f"{d['max_abs']:.4g}, RMS {d['rms']:.4g}; working-point flips "
-        f"{100 * s['decisions']['working_point']['flip_fraction']:.3g}%; report in {args.out}\n"
+        f"{d['max_abs']:.4g}, RMS {d['rms']:.4g}; working-point agreement "
+        f"{100 * wp['agreement']:.2f}% [{100 * wp['agreement_interval'][0]:.2f}, "
+        f"{100 * wp['agreement_interval'][1]:.2f}] ({100 * args.confidence:g}% CL {args.interval}); "
+        f"report in {args.out}\n"
     )
     return 0

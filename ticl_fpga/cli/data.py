@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from ticl_fpga.cli import add_subgroup
+from ticl_fpga.cli import add_subgroup, nonneg_int, positive_int
+from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     g = data.add_parser("generate", help="write a synthetic TICLDumper ntuple (ROOT, via uproot)")
     g.add_argument("-o", "--output", required=True, help="output .root file")
-    g.add_argument("-n", "--events", type=int, default=100)
-    g.add_argument("--pileup", type=int, default=0, help="mean pileup: 0, 140, 200...")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--n-gun", type=int, default=2, help="gun particles per endcap")
+    g.add_argument("-n", "--events", type=positive_int, default=100)
+    g.add_argument("--pileup", type=nonneg_int, default=0, help="mean pileup: 0, 140, 200...")
+    g.add_argument("--seed", type=nonneg_int, default=0)
+    g.add_argument("--n-gun", type=positive_int, default=2, help="gun particles per endcap")
     g.add_argument("--config", help="GeneratorConfig YAML (CLI flags override it)")
     g.set_defaults(handler=_generate)
 
@@ -29,8 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("inputs", nargs="+", help="ROOT files or glob patterns")
     b.add_argument("-o", "--output", required=True, help="dataset folder")
     b.add_argument("--config", help="BuildConfig YAML (candidates, truth, splits, tree names...)")
-    b.add_argument("--workers", type=int, help="processes (default: config, 2)")
-    b.add_argument("--max-events", type=int)
+    b.add_argument("--workers", type=positive_int, help="processes (default: config, 2)")
+    b.add_argument("--max-events", type=positive_int)
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUTPUT even if it holds files ticl-fpga did not write",
+    )
     b.set_defaults(handler=_build)
 
     s = data.add_parser("summary", help="print a dataset's summary")
@@ -44,7 +50,8 @@ def _generate(args: argparse.Namespace) -> int:
     base = GeneratorConfig.from_yaml(args.config).model_dump() if args.config else {}
     base.update(n_events=args.events, pileup=args.pileup, seed=args.seed, n_gun=args.n_gun)
     cfg = GeneratorConfig.from_dict(base, source="--events/--pileup/--seed")
-    out = generate(cfg, args.output)
+    out = check_output(args.output, inputs=[args.config], folder=False)
+    out = generate(cfg, out)
     sys.stdout.write(f"{out}: {cfg.n_events} events, PU {cfg.pileup}\n")
     return 0
 
@@ -52,12 +59,14 @@ def _generate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from ticl_fpga.data.dataset import BuildConfig, build_dataset, format_summary, load_dataset
 
-    cfg = BuildConfig.from_yaml(args.config) if args.config else BuildConfig()
-    if args.workers is not None:
-        cfg.workers = args.workers
-    if args.max_events is not None:
-        cfg.max_events = args.max_events
-    out = build_dataset(args.inputs, args.output, cfg)
+    raw = BuildConfig.from_yaml(args.config).model_dump() if args.config else {}
+    for key in ("workers", "max_events"):
+        if getattr(args, key) is not None:
+            raw[key] = getattr(args, key)
+    cfg = BuildConfig.from_dict(raw, source=args.config or "--workers/--max-events")
+    if args.config:
+        check_output(args.output, inputs=[args.config])
+    out = build_dataset(args.inputs, args.output, cfg, force=args.force)
     sys.stdout.write(f"{out}\n{format_summary(load_dataset(out).summary)}\n")
     return 0
 

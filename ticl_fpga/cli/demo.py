@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ticl_fpga.cli import int_at_least, nonneg_int, positive_int
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -16,17 +18,22 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
     p.add_argument("--quick", action="store_true", help="smoke-test sizes (a few minutes)")
     p.add_argument("--config", type=Path, help="DemoConfig YAML (flags below override it)")
-    p.add_argument("--events", type=int)
-    p.add_argument("--pileup", type=int)
+    p.add_argument("--events", type=int_at_least(20))
+    p.add_argument("--pileup", type=nonneg_int)
     p.add_argument(
         "--recipe", help="quantization recipe in quant/ (w8a8, w6a6, w4a4, mixed) or a path"
     )
     p.add_argument(
         "--target", dest="prune_target", help="pruning target, e.g. edge_efficiency_at_purity-1%%"
     )
-    p.add_argument("--n-max", type=int, help="FPGA node capacity (larger events are windowed)")
-    p.add_argument("--e-max", type=int, help="FPGA edge capacity")
+    p.add_argument(
+        "--n-max", type=int_at_least(2), help="FPGA node capacity (larger events are windowed)"
+    )
+    p.add_argument("--e-max", type=positive_int, help="FPGA edge capacity")
     p.add_argument("--restart", action="store_true", help="redo every stage")
+    p.add_argument(
+        "--force", action="store_true", help="use --out even if it holds files of other programs"
+    )
     p.set_defaults(handler=_demo)
 
 
@@ -45,6 +52,6 @@ def _demo(args: argparse.Namespace) -> int:
         cfg = DemoConfig.quick(**overrides)
     else:
         cfg = DemoConfig(**overrides)
-    run_demo(cfg, args.out, restart=args.restart)
+    run_demo(cfg, args.out, restart=args.restart, force=args.force)
     sys.stdout.write(f"demo finished: {args.out / 'index.md'}\n")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ticl_fpga.cli import torch_device, unit_interval
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,8 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", required=True, help="dataset folder")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("-o", "--output", help="output folder (default RUN_DIR/eval-SPLIT)")
-    p.add_argument("--cut", type=float, help="fixed score cut (default: the run config's cut)")
-    p.add_argument("--device", default="cpu", help="torch device for inference (cpu, cuda)")
+    p.add_argument(
+        "--cut", type=unit_interval, help="fixed score cut (default: the run config's cut)"
+    )
+    p.add_argument(
+        "--device", type=torch_device, default="cpu", help="torch device for inference (cpu, cuda)"
+    )
     p.add_argument("--no-plots", action="store_true")
     p.add_argument(
         "--compare",
@@ -31,8 +37,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ticl_fpga.evaluate.report import evaluate_run, format_report
+    from pathlib import Path
 
+    from ticl_fpga.evaluate.report import evaluate_run, format_report
+    from ticl_fpga.io import check_output
+
+    out = Path(args.output) if args.output else Path(args.run) / f"eval-{args.split}"
+    check_output(out, kind="evaluation", inputs=[args.dataset], folder=True)
+    run, o = Path(args.run).resolve(), out.resolve()
+    inside_ok = o.parent == run and o.name.startswith("eval-")  # the run's own report folders
+    if o == run or o in run.parents or (run in o.parents and not inside_ok):
+        from ticl_fpga.errors import OutputError
+
+        raise OutputError(out, f"overlaps the run folder {args.run}; choose another output")
     summary = evaluate_run(
         args.run,
         args.dataset,

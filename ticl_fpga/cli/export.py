@@ -8,6 +8,18 @@ import sys
 from ticl_fpga.cli import add_subgroup
 
 
+def check_opset(opset: int) -> int:
+    """An opset ONNX knows; returns the newest one."""
+    import onnx
+
+    from ticl_fpga.errors import ConfigError
+
+    newest = onnx.defs.onnx_opset_version()
+    if not 1 <= opset <= newest:
+        raise ConfigError(f"--opset {opset}: ONNX opsets go from 1 to {newest} (default 20)")
+    return newest
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     ex = add_subgroup(sub, "export", "export a trained float model (TorchScript, ONNX)")
     t = ex.add_parser(
@@ -33,20 +45,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     o.add_argument("run", help="run folder (ticl-fpga train)")
     o.add_argument("-o", "--output", required=True, help="output .onnx file")
-    o.add_argument("--opset", type=int, default=20)
+    o.add_argument(
+        "--opset", type=int, default=20, help="ONNX opset (torch's exporter writes 18 and up)"
+    )
     o.set_defaults(handler=_onnx)
 
 
 def _torchscript(args: argparse.Namespace) -> int:
     from ticl_fpga.export.torchscript import export_run_torchscript
+    from ticl_fpga.io import check_output
 
+    check_output(args.output, inputs=[args.run], folder=False)
     out = export_run_torchscript(args.run, args.output, signature=args.signature)
     sys.stdout.write(f"{out}\n")
     return 0
 
 
 def _onnx(args: argparse.Namespace) -> int:
-    from ticl_fpga.export.onnx import export_run_onnx
+    import shutil
+    import tempfile
+    from pathlib import Path
 
-    sys.stdout.write(f"{export_run_onnx(args.run, args.output, opset=args.opset)}\n")
+    import onnx
+
+    from ticl_fpga.errors import ConfigError
+    from ticl_fpga.export.onnx import export_run_onnx
+    from ticl_fpga.io import atomic_path, check_output
+
+    newest = check_opset(args.opset)
+    out = check_output(args.output, inputs=[args.run], folder=False)
+    with tempfile.TemporaryDirectory(prefix="ticl_onnx_") as scratch:
+        # torch's exporter falls back to opset 18 when it cannot convert: check what it wrote
+        path = export_run_onnx(args.run, Path(scratch) / "model.onnx", opset=args.opset)
+        wrote = {
+            o.version
+            for o in onnx.load(str(path), load_external_data=False).opset_import
+            if o.domain in ("", "ai.onnx")
+        }
+        if wrote != {args.opset}:
+            raise ConfigError(
+                f"--opset {args.opset}: torch's exporter cannot write this opset (it wrote "
+                f"{', '.join(map(str, sorted(wrote)))}); use 18 to {newest}"
+            )
+        with atomic_path(out, suffix=".onnx") as tmp:
+            shutil.copyfile(path, tmp)
+    sys.stdout.write(f"{out}\n")
     return 0

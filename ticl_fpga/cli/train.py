@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+# numeric options are validated by TrainConfig (one line naming the field) before any work
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -37,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-resume", action="store_true", help="ignore existing checkpoints in RUN_DIR"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into RUN_DIR even if it holds files ticl-fpga did not write",
+    )
     p.set_defaults(handler=_train)
 
 
@@ -61,6 +68,23 @@ def _train(args: argparse.Namespace) -> int:
     if args.no_progress:
         raw["progress_bar"] = False
     cfg = TrainConfig.from_dict(raw, source="command line")
-    run = fit(args.dataset, cfg, args.output, resume=not args.no_resume)
+    check_accelerator(cfg.accelerator, cfg.devices)
+    run = fit(args.dataset, cfg, args.output, resume=not args.no_resume, force=args.force)
     sys.stdout.write(f"{run}\n")
     return 0
+
+
+def check_accelerator(accelerator: str, devices: int = 1) -> None:
+    """A GPU accelerator needs that many CUDA GPUs here: one line before any work otherwise."""
+    from ticl_fpga.errors import ConfigError
+
+    if accelerator not in ("gpu", "cuda"):
+        return
+    import torch
+
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n < devices:
+        raise ConfigError(
+            f"--accelerator {accelerator}: {n} CUDA GPU(s) available here, {devices} requested "
+            "(use --accelerator cpu)"
+        )

@@ -396,7 +396,9 @@ class GraphDataset:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise InputError(self.root, "no such dataset folder (ticl-fpga data build writes one)")
+            raise InputError(
+                self.root, "no such dataset folder (no meta.json; ticl-fpga data build writes one)"
+            )
         meta_path = self.root / "meta.json"
         self.meta_path = meta_path
         if not meta_path.is_file():

@@ -24,7 +24,7 @@ import torch
 
 from ticl_fpga.config import provenance
 from ticl_fpga.errors import InputError
-from ticl_fpga.io import atomic_path
+from ticl_fpga.io import atomic_path, check_output, dir_lock, mark_folder
 from ticl_fpga.model.gnn import EdgeClassifierGNN
 from ticl_fpga.model.seed import build_model, spec_from_dict
 from ticl_fpga.model.spec import GNNSpec
@@ -66,6 +66,8 @@ def scalers_of(ds: Any) -> dict[str, np.ndarray]:
         if key not in sc:
             raise InputError("meta.json", "missing scaler", field=f"scalers.{key}")
         arr = np.asarray(sc[key], dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise InputError("meta.json", "NaN or infinite scaler value", field=f"scalers.{key}")
         if key.endswith("std"):
             arr = np.where(arr > 0, arr, 1.0).astype(np.float32)
         out[key] = arr
@@ -104,13 +106,35 @@ def fit(
     *,
     resume: bool = True,
     callbacks: Sequence[Any] = (),
+    force: bool = False,
 ) -> Path:
     """Train a float GNN on ``dataset_dir`` and write the run folder ``out_dir``; return it.
 
     If ``out_dir/checkpoints/last.ckpt`` exists and ``resume`` is true, training continues from
-    it (optimizer, scheduler, early-stopping state and epoch included).  ``callbacks`` are extra
-    Lightning callbacks.  Works with ``cfg.devices > 1`` (DDP); only rank 0 writes ``model.pt``.
+    it (optimizer, scheduler, early-stopping state and epoch included), after checking that the
+    run was made with the same architecture, dataset and scalers; with ``resume`` false, earlier
+    checkpoints are removed and training starts over.  ``out_dir`` must be new, empty or a run
+    folder (``force`` to use another folder), and only one process at a time may write it.
+    ``callbacks`` are extra Lightning callbacks.  Works with ``cfg.devices > 1`` (DDP); only rank
+    0 writes ``model.pt``.
     """
+    run_dir = Path(out_dir)
+    if not _is_rank_zero():
+        return _fit(Path(dataset_dir), cfg, run_dir, resume=resume, callbacks=callbacks)
+    check_output(run_dir, kind="train-run", inputs=[dataset_dir], force=force, folder=True)
+    with dir_lock(run_dir):
+        mark_folder(run_dir, "train-run")
+        return _fit(Path(dataset_dir), cfg, run_dir, resume=resume, callbacks=callbacks)
+
+
+def _fit(
+    dataset_dir: Path,
+    cfg: TrainConfig,
+    run_dir: Path,
+    *,
+    resume: bool,
+    callbacks: Sequence[Any],
+) -> Path:
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -119,8 +143,6 @@ def fit(
     from ticl_fpga.data.dataset import load_dataset
     from ticl_fpga.train.lightning_module import EdgeClassifierModule
 
-    run_dir = Path(out_dir)
-    dataset_dir = Path(dataset_dir)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     ds = load_dataset(dataset_dir)
@@ -149,13 +171,20 @@ def fit(
     ckpt_dir = run_dir / CHECKPOINT_DIR
     extra = {
         "dataset": dataset_dir.name,
+        "dataset_fingerprint": ds.fingerprint,
         "node_features": list(ds.node_features),
         "edge_features": list(ds.edge_features),
         "scalers": {k: v.tolist() for k, v in scalers.items()},
         "spec": spec.model_dump(),
     }
+    last = ckpt_dir / "last.ckpt"
+    resuming = resume and last.is_file()
     if _is_rank_zero():
         run_dir.mkdir(parents=True, exist_ok=True)
+        if resuming:
+            _check_resume(run_dir, last, extra, module)
+        else:
+            _start_over(run_dir)
         cfg.save(run_dir / CONFIG_FILE, **extra)
         log.info(
             "training %d parameters on %d events (%d validation) -> %s",
@@ -202,15 +231,21 @@ def fit(
         log_every_n_steps=min(50, n_batches),
         default_root_dir=run_dir,
     )
-    last = ckpt_dir / "last.ckpt"
-    ckpt_path = "last" if resume and last.is_file() else None
+    ckpt_path = "last" if resuming else None
     if ckpt_path:
         log.info("resuming from %s", last)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+        try:
+            trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+        except SystemExit as exc:
+            # Lightning turns Ctrl-C/SIGTERM into sys.exit(1); give the caller the interrupt back
+            # (exit 130/143, and the checkpoints written so far let a re-run resume)
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                raise exc.__context__ from None
+            raise
 
     if trainer.is_global_zero:
         best_path = checkpoint.best_model_path
@@ -235,6 +270,59 @@ def fit(
         )
         log.info("wrote %s", run_dir / MODEL_FILE)
     return run_dir
+
+
+def _check_resume(run_dir: Path, last: Path, extra: dict[str, Any], module) -> None:
+    """Refuse to resume a run made with another architecture, dataset or scalers, or from a
+    checkpoint that cannot be read."""
+    from ticl_fpga.config import read_yaml
+
+    again = "use another output folder, or --no-resume to start over"
+    cfg_path = run_dir / CONFIG_FILE
+    if cfg_path.is_file():
+        doc = read_yaml(cfg_path, "run config")
+        if not isinstance(doc, dict):
+            raise InputError(cfg_path, f"corrupt run config; {again}")
+        for key, what in (
+            ("spec", "architecture"),
+            ("node_features", "node features"),
+            ("edge_features", "edge features"),
+            ("dataset_fingerprint", "dataset"),
+            ("scalers", "feature scalers"),
+        ):
+            if key in doc and doc[key] != extra[key]:
+                if key == "spec" and isinstance(doc[key], dict):
+                    diff = [k for k in extra[key] if doc[key].get(k) != extra[key][k]]
+                    what += f" ({', '.join(diff)})"
+                elif key == "dataset_fingerprint":
+                    what += f" ({doc.get('dataset')} as it was then, not {extra['dataset']} now)"
+                raise InputError(
+                    run_dir, f"was trained with another {what}; resuming would mix them; {again}"
+                )
+    try:
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        state = ckpt["state_dict"]
+        int(ckpt["epoch"])
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad checkpoint
+        raise InputError(
+            last,
+            f"truncated or corrupt checkpoint ({type(exc).__name__}); delete it, or run with "
+            "--no-resume to start over",
+        ) from None
+    want = module.state_dict()
+    if set(state) != set(want) or any(state[k].shape != want[k].shape for k in want):
+        raise InputError(last, f"checkpoint of another architecture; {again}", field="state_dict")
+
+
+def _start_over(run_dir: Path) -> None:
+    """Remove an earlier run's checkpoints, logs and model so a new run never mixes with them."""
+    import shutil
+
+    for name in (CHECKPOINT_DIR, "logs"):
+        if (run_dir / name).is_dir():
+            log.info("starting over: removing %s", run_dir / name)
+            shutil.rmtree(run_dir / name)
+    (run_dir / MODEL_FILE).unlink(missing_ok=True)
 
 
 def save_trained_model(
@@ -281,6 +369,12 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 def load_trained_model(run_dir: str | Path) -> EdgeClassifierGNN:
     """The trained float model of a run folder, in eval mode, scalers baked in."""
     payload = load_run(run_dir)
-    model = build_model(spec_from_dict(payload["spec"]))
-    model.load_state_dict(payload["state_dict"])
+    path = Path(run_dir) / MODEL_FILE if Path(run_dir).is_dir() else Path(run_dir)
+    try:
+        model = build_model(spec_from_dict(payload["spec"]))
+        model.load_state_dict(payload["state_dict"])
+    except Exception as exc:  # noqa: BLE001 - a bad spec or state dict is a bad file
+        raise InputError(
+            path, f"corrupt model: spec and weights do not fit ({type(exc).__name__})"
+        ) from None
     return model.eval()
