@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticl_fpga.cli import add_subgroup
+from ticl_fpga.cli import add_subgroup, positive_float, torch_device
+from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def _qat_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, help="graphs per batch (default 16)")
     g.add_argument("--calib-batches", type=int, help="batches to calibrate activations (default 8)")
     g.add_argument("--seed", type=int, help="random seed (default 0)")
-    g.add_argument("--device", help="cpu (default) or cuda")
+    g.add_argument("--device", type=torch_device, help="cpu (default) or cuda")
     g.add_argument(
         "--distill-weight",
         type=float,
@@ -149,8 +150,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(handler=_check)
     k = grp.add_parser("cost", help="BOPs, non-zero weights and FPGA estimate of a quantized run")
     k.add_argument("run", help="quantized run folder")
-    k.add_argument("--nodes", type=float, help="nodes per graph (default: mean of --data val)")
-    k.add_argument("--edges", type=float, help="edges per graph (default: mean of --data val)")
+    k.add_argument(
+        "--nodes", type=positive_float, help="nodes per graph (default: mean of --data val)"
+    )
+    k.add_argument(
+        "--edges", type=positive_float, help="edges per graph (default: mean of --data val)"
+    )
     k.add_argument(
         "--dataset", "--data", dest="data", help="dataset folder used for the graph size"
     )
@@ -233,6 +238,7 @@ def _qat(args: argparse.Namespace) -> int:
     from ticl_fpga.quantize.qat import load_float_model, quantize_model, save_quant_model
     from ticl_fpga.quantize.recipe import load_recipe
 
+    check_output(args.output, kind="quant-run", inputs=[args.model, args.data], folder=True)
     train, val = _splits(args.data)
     cfg = _qat_config(args)
     recipe = _recipe(args, load_recipe(args.recipe))
@@ -266,6 +272,14 @@ def _prune(args: argparse.Namespace) -> int:
     from ticl_fpga.quantize.qmodel import model_recipe
     from ticl_fpga.quantize.recipe import load_recipe
 
+    several = len(args.recipe or [1]) > 1  # then OUTPUT is a plain folder of quantized runs
+    check_output(
+        args.output,
+        kind="quant-run",
+        inputs=[args.model, args.data],
+        force=several,
+        folder=True,
+    )
     train, val = _splits(args.data)
     cfg = _qat_config(args)
     pcfg = _prune_config(args, stop_at_failure=True)
@@ -326,6 +340,11 @@ def _prune(args: argparse.Namespace) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from ticl_fpga.quantize.scan import run_scan
 
+    check_output(args.output, kind="scan", inputs=[args.model, args.data], folder=True)
+    if not [r for r in args.recipes.split(",") if r.strip()]:
+        from ticl_fpga.errors import ConfigError
+
+        raise ConfigError(f"--recipes '{args.recipes}': no recipe named")
     train, val = _splits(args.data)
     recipes = [_recipe(args, r.strip()) for r in args.recipes.split(",") if r.strip()]
     has_flags = any(
