@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES
+
 log = logging.getLogger(__name__)
 
 
@@ -17,17 +20,13 @@ def compiler_benchmark(
     *,
     recipe: str = "w6a6",
     n_graphs: int = 50,
-    node_dim: int = 19,
-    edge_dim: int = 10,
-    n_max: int = 64,
-    e_max: int = 256,
+    capacity: Capacity | None = None,
     qmodel=None,
 ) -> dict[str, Any]:
     """Time the default model (or ``qmodel``) through export, conversion, compile and C simulation."""
     import torch
 
     from ticl_fpga.compile.build import HlsBuildConfig, build_hls
-    from ticl_fpga.compile.capacity import Capacity
     from ticl_fpga.compile.predict import hls_predict
     from ticl_fpga.compile.to_qonnx import export_qonnx, quantize_inputs
     from ticl_fpga.model.spec import GNNSpec
@@ -35,21 +34,22 @@ def compiler_benchmark(
     from ticl_fpga.quantize.recipe import load_recipe
 
     work = Path(work)
+    cap = capacity or Capacity()
+    n_max, e_max = cap.n_max, cap.e_max
     if qmodel is None:
         torch.manual_seed(0)
-        qmodel = build_quant_model(
-            GNNSpec(node_dim=node_dim, edge_dim=edge_dim), load_recipe(recipe)
-        )
+        spec = GNNSpec(node_dim=len(NODE_FEATURES), edge_dim=len(EDGE_FEATURES))
+        qmodel = build_quant_model(spec, load_recipe(recipe))
         qmodel.train()
         with torch.no_grad():
             for _ in range(4):
                 qmodel(
-                    torch.randn(40, node_dim),
+                    torch.randn(40, spec.node_dim),
                     torch.randint(0, 40, (2, 120)),
-                    torch.randn(120, edge_dim),
+                    torch.randn(120, spec.edge_dim),
                 )
         qmodel.eval()
-    cap = Capacity(n_max=n_max, e_max=e_max)
+    node_dim, edge_dim = qmodel.spec.node_dim, qmodel.spec.edge_dim
     t0 = time.perf_counter()
     export_qonnx(qmodel, cap, work / "bench.qonnx.onnx")
     t_export = time.perf_counter() - t0

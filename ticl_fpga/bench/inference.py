@@ -17,6 +17,9 @@ from typing import Any
 
 import torch
 
+from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES
+from ticl_fpga.tables import markdown_table
+
 #: Graph sizes per event (both endcaps), (nodes, edges): the mean sizes that
 #: ``ticl-fpga data build`` reports for the synthetic close-by gun at PU 0 and PU 200.
 SIZES = {"PU0": (13, 36), "PU200": (815, 3300)}
@@ -68,27 +71,33 @@ def run_inference_benchmark(
     """Events/s of eager, TorchScript and the PyG reference for each graph size.
 
     ``run_dir``: a trained run (default: an untrained model of the default spec with the
-    dataset's usual 19 node / 10 edge features; speed does not depend on the weights).
+    dataset's node and edge features; speed does not depend on the weights).
     """
     from ticl_fpga.export.torchscript import script_model
     from ticl_fpga.model.gnn import build_float_model
     from ticl_fpga.model.pyg_reference import from_gnn
     from ticl_fpga.model.spec import GNNSpec
 
-    if threads:
-        torch.set_num_threads(threads)
     if run_dir is not None:
         from ticl_fpga.train.fit import load_trained_model
 
         model = load_trained_model(run_dir)
     else:
-        model = build_float_model(GNNSpec(node_dim=19, edge_dim=10)).eval()
+        spec = GNNSpec(node_dim=len(NODE_FEATURES), edge_dim=len(EDGE_FEATURES))
+        model = build_float_model(spec).eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _measure(model, script_model(model), from_gnn(model), sizes or SIZES, seconds, gpu)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _measure(model, scripted, pyg, sizes, seconds: float, gpu: bool) -> dict[str, Any]:
     spec = model.spec
-    scripted = script_model(model)
-    pyg = from_gnn(model)
-    sizes = sizes or SIZES
     result: dict[str, Any] = {
         "spec": spec.model_dump(),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -139,20 +148,47 @@ def run_inference_benchmark(
 
 
 def format_table(res: dict[str, Any]) -> str:
-    lines = [
-        f"float inference, {res['parameters']} parameters, {res['threads']} CPU threads, torch {res['torch']}",
-        f"{'size':8s} {'N':>6s} {'E':>7s} {'eager ev/s':>11s} {'TS ev/s':>10s} {'PyG ev/s':>10s} "
-        f"{'TS/eager':>9s} {'eager/PyG':>10s}",
+    """Markdown: a caption line, the CPU rates per graph size and the GPU latencies if measured."""
+    parts = [
+        f"{res['parameters']} parameters, {res['threads']} CPU threads, torch {res['torch']}; "
+        "events/s from the median latency of one event per call.",
+        "",
+        markdown_table(
+            [
+                (
+                    name,
+                    r["nodes"],
+                    r["edges"],
+                    r["eager"]["events_per_s"],
+                    r["torchscript"]["events_per_s"],
+                    r["pyg_reference"]["events_per_s"],
+                    r["torchscript_over_eager"],
+                    r["eager_over_pyg"],
+                )
+                for name, r in res["cpu_results"].items()
+            ],
+            ("size", "N", "E", "eager ev/s", "TS ev/s", "PyG ev/s", "TS/eager", "eager/PyG"),
+            floatfmt=("", "", "", ".1f", ".1f", ".1f", ".2f", ".2f"),
+        ),
     ]
-    for name, r in res["cpu_results"].items():
-        lines.append(
-            f"{name:8s} {r['nodes']:6d} {r['edges']:7d} {r['eager']['events_per_s']:11.1f} "
-            f"{r['torchscript']['events_per_s']:10.1f} {r['pyg_reference']['events_per_s']:10.1f} "
-            f"{r['torchscript_over_eager']:9.2f} {r['eager_over_pyg']:10.2f}"
-        )
-    for name, r in res.get("gpu_results", {}).items():
-        lines.append(
-            f"GPU {res['gpu']} {name}: eager {r['eager']['median_ms']:.3f} ms, "
-            f"TorchScript {r['torchscript']['median_ms']:.3f} ms median latency"
-        )
-    return "\n".join(lines)
+    if res.get("gpu_results"):
+        parts += [
+            "",
+            f"GPU {res['gpu']}, median latency:",
+            "",
+            markdown_table(
+                [
+                    (
+                        name,
+                        r["nodes"],
+                        r["edges"],
+                        r["eager"]["median_ms"],
+                        r["torchscript"]["median_ms"],
+                    )
+                    for name, r in res["gpu_results"].items()
+                ],
+                ("size", "N", "E", "eager (ms)", "TorchScript (ms)"),
+                floatfmt=".3f",
+            ),
+        ]
+    return "\n".join(parts)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ticl_fpga.config import provenance
 from ticl_fpga.io import write_json, write_text
+from ticl_fpga.tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def _g(d: dict, *keys, fmt: str = "{:.3g}") -> str:
 
 def summary_table(res: dict[str, Any]) -> str:
     """The headline numbers, one row per measurement (this goes into the README)."""
-    rows = [("measurement", "value", "target")]
+    rows: list[tuple[str, str, str]] = []
     if "data" in res:
         d = res["data"]
         rows += [
@@ -197,12 +198,7 @@ def summary_table(res: dict[str, Any]) -> str:
             ),
             ("C simulation (graphs/s)", _g(c, "csim_graphs_per_s", fmt="{:.1f}"), ""),
         ]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return markdown_table(rows, ("measurement", "value", "target"))
 
 
 def markdown(res: dict[str, Any]) -> str:
@@ -224,7 +220,7 @@ def markdown(res: dict[str, Any]) -> str:
             "",
         ]
     if "inference" in res:
-        parts += ["", "## Float inference", "", "```", format_table(res["inference"]), "```"]
+        parts += ["", "## Float inference", "", format_table(res["inference"])]
     if "quantized" in res:
         q = res["quantized"]
         parts += [
