@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import expit
 from tqdm import tqdm
 
 from ticl_fpga.errors import ConfigError, InputError, TiclFpgaError
@@ -280,8 +281,8 @@ def compare_models(
     fl = concat(f_scores)
     lost_all = concat(lost)
     fpga_logit = concat(fpga)
-    fpga_score = np.where(lost_all, 0.0, 1.0 / (1.0 + np.exp(-np.nan_to_num(fpga_logit))))
-    quant_score = 1.0 / (1.0 + np.exp(-concat(q_full)))
+    fpga_score = np.where(lost_all, 0.0, expit(np.nan_to_num(fpga_logit)))
+    quant_score = expit(concat(q_full))
     labels = concat([g.y.numpy() for g in graphs]) > 0.5
     max_e, eta = [], []
     for g in graphs:
@@ -317,8 +318,7 @@ def compare_models(
 
     # --- event level
     per_graph_fpga = [
-        np.where(lo, 0.0, 1.0 / (1.0 + np.exp(-np.nan_to_num(v))))
-        for v, lo in zip(fpga, lost, strict=True)
+        np.where(lo, 0.0, expit(np.nan_to_num(v))) for v, lo in zip(fpga, lost, strict=True)
     ]
     events = {}
     for accept in (seed_working_point(), fixed_cut(cut)):
