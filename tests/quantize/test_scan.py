@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ticl_fpga.quantize.benchmark import quantization_benchmark
-from ticl_fpga.quantize.prune import PruneConfig
+from ticl_fpga.quantize.prune import AtLeast, PruneConfig
 from ticl_fpga.quantize.qat import load_quant_model
 from ticl_fpga.quantize.recipe import PruneTarget
 from ticl_fpga.quantize.scan import pareto_front, run_scan
@@ -32,7 +32,7 @@ def test_scan_writes_table_plot_and_models(float_model, splits, tmp_path):
         splits["train"],
         splits["val"],
         tmp_path / "scan",
-        target=PruneTarget(metric="auc", tolerance=0.5),
+        target=[PruneTarget(metric="auc", tolerance=0.5), AtLeast("agreement", 0.5)],
         config=PruneConfig(schedule=[0.5, 0.9], finetune_epochs=1, stop_at_failure=False),
         qat=FAST,
     )
@@ -51,15 +51,22 @@ def test_scan_writes_table_plot_and_models(float_model, splits, tmp_path):
             "nonzero_weights",
             "dsp_per_edge",
             "lut_per_node",
+            "agreement",
             "pareto",
         ):
             assert key in r
+    assert doc["rows"][0]["agreement"] == 1.0, "the float model agrees with itself"
+    for r in doc["rows"][1:]:
+        assert 0.5 < r["agreement"] <= 1.0
+        assert r["passed"] == all(r["checks"].values())
+        assert set(r["checks"]) == {"auc within 50% of unpruned", "agreement >= 0.5"}
+    assert doc["selected"]["w4a4"]["target"] == "auc within 50% of unpruned and agreement >= 0.5"
     q = [r for r in doc["rows"] if r["recipe"] == "w4a4"]
     assert [round(r["sparsity"], 1) for r in q] == [0.0, 0.5, 0.9]
     assert q[0]["bops_per_graph"] > q[1]["bops_per_graph"] > q[2]["bops_per_graph"]
     assert any(r["pareto"] for r in doc["rows"])
     md = (out / "scan.md").read_text()
-    assert "| recipe |" in md and "w4a4" in md
+    assert "| recipe |" in md and "w4a4" in md and "| agreement |" in md
     assert (out / "scan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left"
     model = load_quant_model(out / doc["selected"]["w4a4"]["model_dir"])
