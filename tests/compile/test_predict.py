@@ -77,7 +77,9 @@ def test_trace_matches_qonnx_every_layer(built):
 
 
 @pytest.mark.slow
-def test_cli_build_writes_project(built, tmp_path):
+def test_cli_build_writes_project(built, tmp_path, capsys):
+    import json
+
     from ticl_fpga.cli import main
 
     _, _, _, tmp = built
@@ -91,11 +93,24 @@ def test_cli_build_writes_project(built, tmp_path):
             "--no-synth",
             "--reuse-factor",
             "2",
+            "--edge-parallelism",
+            "2",
         ]
     )
     assert rc == 0
     assert (tmp_path / "prj" / "firmware" / "nnet_utils" / "nnet_gnn.h").is_file()
-    assert "reuse_factor: 2" in (tmp_path / "prj" / "hls_build.yaml").read_text()
+    saved = (tmp_path / "prj" / "hls_build.yaml").read_text()
+    assert "reuse_factor: 2" in saved and "edge_parallelism: 2" in saved
+    report = json.loads((tmp_path / "prj" / "latency.json").read_text())
+    total = report["total"]
+    assert report["edge_parallelism"] == 2 and (tmp_path / "prj" / "latency.md").is_file()
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (
+        f"expected latency {total['latency_cycles']} cycles, II {total['interval_cycles']} cycles"
+        in line
+    )
+    dense = [ly for ly in report["layers"] if ly["kind"] == "GNNDense"]
+    assert dense and all(ly["loops"][0]["ii"] == 2 for ly in dense)  # II = reuse factor
 
 
 def test_cli_rejects_missing_model(tmp_path, capsys):
