@@ -220,12 +220,53 @@ def test_cli_compare_bad_input(tmp_path, capsys):
             "--float",
             str(tmp_path / "nope.pt"),
             "--quant",
-            str(tmp_path),
+            str(tmp_path / "q"),
             "--dataset",
-            str(tmp_path),
+            str(tmp_path / "d"),
             "--out",
             str(tmp_path / "o"),
         ]
     )
     assert rc == 2
     assert "nope.pt" in capsys.readouterr().err
+
+
+def test_agreement_benchmark_table_rows():
+    from ticl_fpga.compare.benchmark import markdown_section, summary_rows
+
+    row = dict(
+        label="with distillation",
+        distill_weight=0.5,
+        sparsity=0.8,
+        n_events=297,
+        n_edges=10000,
+        n_flips=150,
+        agreement=0.985,
+        agreement_interval=[0.9824, 0.9873],
+        interval={"method": "clopper-pearson", "confidence": 0.95},
+        auc_quant=0.97,
+        auc_float=0.971,
+        event_efficiency_fpga=0.88,
+        event_efficiency_float=0.885,
+        val_agreement=0.986,
+    )
+    res = {
+        "recipe": "w6a6",
+        "split": "test",
+        "targets": ["edge_efficiency_at_purity-1%"],
+        "qat_epochs": 3,
+        "finetune_epochs": 2,
+        "goals": {"min_agreement": 0.98, "max_relative_drop": 0.01},
+        "rows": [{**row, "label": "without distillation", "distill_weight": 0.0}, row],
+    }
+    rows = summary_rows(res)
+    assert len(rows) == 4
+    assert rows[2] == (
+        "FPGA/float WP agreement, w6a6 with distillation (w=0.5), 297 test events",
+        "98.50 % [98.24, 98.73] (95 % CL), sparsity 0.80",
+        ">= 98 %",
+    )
+    assert "(w=" not in rows[0][0]
+    assert rows[3][1] == "0.9700 / 0.8800 (0.9710 / 0.8850)"
+    md = "\n".join(markdown_section(res))
+    assert "| with distillation | 0.5 | 0.80 | 98.50 % | [98.24, 98.73] % | 150 / 10000 |" in md

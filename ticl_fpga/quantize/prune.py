@@ -547,11 +547,12 @@ def prune_search(
         row["checks"] = targets.checks(row, row0)
         row["passed"] = all(row["checks"].values())
         history.append(row)
+        shown = list(dict.fromkeys([*targets.metrics, "agreement"]))
         log.info(
             "%s: sparsity %.3f %s -> %s",
             name,
             row["sparsity"],
-            ", ".join(f"{m} = {_num(row.get(m)):.4f}" for m in targets.metrics),
+            ", ".join(f"{m} = {_num(row.get(m)):.4f}" for m in shown),
             "pass" if row["passed"] else "FAIL",
         )
         if base_quality and targets.quality_ok(row, row0):
