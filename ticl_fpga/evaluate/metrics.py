@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve (rank statistic; ties count one half). NaN with one class only."""
-    from scipy.stats import rankdata
+    """Area under the ROC curve (scikit-learn; ties count one half). NaN with one class only.
 
+    The project's only AUC: training (validation AUC), evaluation, quantisation and the baseline
+    all call this.
+    """
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels).astype(bool)
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
+    if labels.all() or not labels.any():
         return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(labels, scores))
 
 
 def efficiency_purity(accepted: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -12,8 +12,8 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor
-from torchmetrics.classification import BinaryAUROC
 
+from ticl_fpga.evaluate.metrics import roc_auc
 from ticl_fpga.model.gnn import EdgeClassifierGNN
 from ticl_fpga.train.focal_loss import focal_loss
 
@@ -35,7 +35,8 @@ class EdgeClassifierModule(L.LightningModule):
         self.model = model
         self.save_hyperparameters(ignore=["model"])
         self.hparams["spec"] = model.spec.model_dump()
-        self.val_auc = BinaryAUROC()
+        self._val_scores: list[Tensor] = []
+        self._val_labels: list[Tensor] = []
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         return self.model(x, edge_index, edge_attr)
@@ -59,9 +60,22 @@ class EdgeClassifierModule(L.LightningModule):
         loss, logits = self._loss(batch)
         n_edges = max(int(batch.y.numel()), 1)
         self.log("val_loss", loss, prog_bar=True, sync_dist=True, batch_size=n_edges)
-        if batch.y.numel():
-            self.val_auc.update(torch.sigmoid(logits), batch.y.long())
-            self.log("val_auc", self.val_auc, prog_bar=True, on_step=False, on_epoch=True)
+        self._val_scores.append(logits.detach().float().cpu())
+        self._val_labels.append(batch.y.detach().cpu())
+
+    def on_validation_epoch_end(self) -> None:
+        """``val_auc`` over the whole validation split (gathered from every rank under DDP)."""
+        empty = torch.zeros(0)
+        logits = torch.cat(self._val_scores) if self._val_scores else empty
+        labels = torch.cat(self._val_labels) if self._val_labels else empty
+        self._val_scores, self._val_labels = [], []
+        if self.trainer.world_size > 1:
+            parts: list[Any] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(parts, (logits, labels))
+            logits = torch.cat([p[0] for p in parts])
+            labels = torch.cat([p[1] for p in parts])
+        if labels.numel():  # the AUC ranks logits, so no sigmoid is needed
+            self.log("val_auc", roc_auc(logits.numpy(), labels.numpy() > 0.5), prog_bar=True)
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(
