@@ -59,7 +59,7 @@ def test_csim_equals_golden(golden, csim, name):
     hls_model = csim(name)
     report = check_case(vectors, hls_model=hls_model)
     assert report.ok, report.describe()
-    assert report.paths == ["brevitas", "qonnx", "csim"]
+    assert report.paths == ["exact", "brevitas", "qonnx", "csim"]
     from ticl_fpga.golden.check import csim_logits
 
     lsb = vectors.types["logits"].lsb
@@ -89,3 +89,25 @@ def test_committed_hashes_are_the_files():
     for name, entry in manifest["cases"].items():
         for fname, want in entry["files"].items():
             assert sha256_file(root / name / fname) == want
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_bit_widths_recorded_and_float32_exact(golden, name):
+    """The golden cases pass the bit-width analysis, and the manifest records what it found."""
+    from ticl_fpga.compile.bitwidth import FLOAT32_EXACT_BITS, analyse
+
+    vectors = golden(name)
+    report = analyse(vectors.qonnx_model())
+    entry = load_manifest()["cases"][name]["bits"]
+    assert entry["max_bits"] == report.max_bits and entry["widest"] == report.widest.label
+    assert all(t.float32_exact for t in report.tensors.values())
+    assert report.widest.magnitude_bits <= FLOAT32_EXACT_BITS
+    # every golden logit is what the exact integer reference computes
+    from ticl_fpga.compile.reference import ExactGraph
+
+    ref = ExactGraph(vectors.qonnx_model())
+    lsb = vectors.types["logits"].lsb
+    for g in vectors.graphs.values():
+        p = vectors.padded(g)
+        got = ref.logits(p.x, p.edge_index, p.edge_attr)[: g.n_edges] / lsb
+        np.testing.assert_array_equal(got, g.logit_code, err_msg=f"{name}/{g.name}")

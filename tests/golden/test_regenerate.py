@@ -52,7 +52,7 @@ def test_cli_check_no_csim_and_help(capsys):
     from ticl_fpga.cli import main
 
     assert main(["golden", "check", "--no-csim", "--case", CASE]) == 0
-    assert f"{CASE}: brevitas == qonnx == golden" in capsys.readouterr().out
+    assert f"{CASE}: exact == brevitas == qonnx == golden" in capsys.readouterr().out
     assert main(["golden", "check", "--case", "nope"]) == 2
     assert "no case 'nope'" in capsys.readouterr().err
 

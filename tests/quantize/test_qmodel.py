@@ -95,3 +95,40 @@ def test_float_weights_must_all_load(float_model):
     del state["head_out.weight"]
     with pytest.raises(KeyError, match="head_out.weight"):
         load_float_weights(qmodel, state)
+
+
+@pytest.mark.parametrize("name", ["w6a6", "mixed"])
+def test_bias_scale_is_the_accumulator_lsb(name, float_model, splits):
+    """Integer-inference convention: bias scale = (finest) input scale x weight scale."""
+    from ticl_fpga.quantize.qmodel import linear_sources
+
+    qmodel = quantize_model(
+        float_model, name, splits["train"], config=FAST.model_copy(update={"epochs": 1})
+    )
+    rows = assert_fixed_point(qmodel)
+    by = {(r["layer"], r["tensor"]): r for r in rows}
+    for layer, sources in linear_sources(qmodel).items():
+        src_exp = min(by[(s, "act")]["log2_scale"] for s in sources)
+        w, b = by[(layer, "weight")], by[(layer, "bias")]
+        assert b["log2_scale"] == src_exp + w["log2_scale"], layer
+    # the Brevitas forward uses exactly these biases: a bias is an integer number of LSBs
+    lin = qmodel.node_mlp[0]
+    qb = lin.accumulator_bias()
+    codes = (qb.value / qb.scale).detach()
+    assert torch.equal(codes, torch.round(codes))
+
+
+def test_bias_link_survives_deepcopy(float_model, splits):
+    import copy
+
+    qmodel = quantize_model(
+        float_model, "w6a6", splits["train"], config=FAST.model_copy(update={"epochs": 1})
+    )
+    twin = copy.deepcopy(qmodel)
+    proxies = [p for p, *_ in twin.node_mlp[0].__dict__["_ticl_sources"]]
+    assert all(any(p is m for m in twin.modules()) for p in proxies)
+    g = splits["val"][0]
+    with torch.no_grad():
+        assert torch.equal(
+            qmodel(g.x, g.edge_index, g.edge_attr), twin(g.x, g.edge_index, g.edge_attr)
+        )

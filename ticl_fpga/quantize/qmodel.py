@@ -60,14 +60,19 @@ def _linear_class():
                 return inp
             scales, bits, signed = [], [], False
             for proxy, is_signed, bw in sources:
-                s = proxy.__dict__.get("_ticl_scale") if recorded else None
-                if s is None:
+                if not proxy.is_quant_enabled:
                     if recorded:
                         raise TiclFpgaError(
-                            "quantized layer called before the quantizers feeding it "
-                            "(use the whole model's forward)"
+                            "an activation quantizer feeding a linear layer is disabled: the "
+                            "bias (an integer in accumulator LSBs) needs its input scale"
                         )
-                    s = proxy.scale()
+                    return inp
+                s = proxy.__dict__.get("_ticl_scale") if recorded else proxy.scale()
+                if s is None:
+                    raise TiclFpgaError(
+                        "quantized layer called before the quantizers feeding it "
+                        "(use the whole model's forward)"
+                    )
                 scales.append(s.reshape(()))
                 bits.append(bw)
                 signed = signed or is_signed
@@ -86,6 +91,8 @@ def _linear_class():
         def accumulator_bias(self):
             """The quantized bias (``IntQuantTensor``) at the current quantizer scales (eval)."""
             dummy = self.input_quant_tensor(torch.zeros(1, self.in_features), recorded=False)
+            if not isinstance(dummy, QuantTensor):
+                return None  # an input quantizer is disabled: no accumulator scale
             return self.bias_quant(self.bias, dummy, self.quant_weight())
 
         def forward(self, inp):
