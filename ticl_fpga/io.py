@@ -194,6 +194,13 @@ def check_output(
             raise OutputError(target, f"contains the input {inp}; choose another output")
         if i in t.parents:
             raise OutputError(target, f"lies inside the input {inp}; choose another output")
+    anc = target.absolute().parent
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise OutputError(target, f"cannot be written: {anc} is a file, not a folder")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise OutputError(target, f"cannot be written: the folder {anc} is read-only")
     if target.exists() and not target.is_symlink():
         if target.is_dir():
             if folder is False:

@@ -165,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         loc = ".".join(str(p) for p in err["loc"]) or exc.title
         sys.stderr.write(f"ticl-fpga: error: {exc.title} [{loc}]: {err['msg']}\n")
         return 2
+    except OSError as exc:  # the environment: a read-only folder, a full disk, a file as folder
+        where = exc.filename if exc.filename is not None else "ticl-fpga"
+        sys.stderr.write(f"ticl-fpga: error: {where}: {exc.strerror or _one_line(exc)}\n")
+        return 2
     except Terminated:
         sys.stderr.write("ticl-fpga: terminated (SIGTERM); re-run the same command to resume\n")
         return 143
