@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from ticl_fpga import __version__
 from ticl_fpga.errors import Terminated, TiclFpgaError
+from ticl_fpga.runtime import configure_threads
 
 #: Verb modules in pipeline order; a module that does not exist yet is skipped.
 VERB_MODULES = (
@@ -123,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ticl-fpga {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument(
+        "--threads",
+        dest="torch_threads",
+        type=positive_int,
+        help="torch CPU threads (default: $TICL_FPGA_THREADS, else the free cores)",
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in VERB_MODULES:
         try:
@@ -156,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        configure_threads(args.torch_threads)
         rc = handler(args)
     except TiclFpgaError as exc:
         sys.stderr.write(f"ticl-fpga: error: {_one_line(exc)}\n")
