@@ -4,32 +4,96 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 log = logging.getLogger(__name__)
 
 
-_BUILD_SCRIPT = """
-import json, resource, sys, time
-from ticl_fpga.data.dataset import BuildConfig, build_dataset
-t0 = time.perf_counter()
-build_dataset([sys.argv[1]], sys.argv[2], BuildConfig(workers=int(sys.argv[3])))
-dt = time.perf_counter() - t0
-print(json.dumps({
-    "seconds": dt,
-    "peak_rss_parent_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-}))
-"""
+class PeakMemory(threading.Thread):
+    """Samples this process and its child processes (the builder's workers) every ``interval`` s.
+
+    ``getrusage(RUSAGE_CHILDREN)`` cannot measure a forked worker: the child starts with its
+    parent's high-water mark, so both read the same.  Sampling the live workers can:
+    ``worker_rss`` includes pages shared with the parent, ``worker_uss`` is the worker's own
+    memory, and ``total`` (parent RSS + every worker's USS) is what the build occupies.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.parent_rss = self.worker_rss = self.worker_uss = self.total = 0
+        self.workers_seen: set[int] = set()
+        self._halt = threading.Event()
+        self._proc = psutil.Process()
+
+    def sample(self) -> None:
+        total = self._proc.memory_info().rss
+        self.parent_rss = max(self.parent_rss, total)
+        for child in self._proc.children(recursive=True):
+            try:
+                mem = child.memory_full_info()
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            self.workers_seen.add(child.pid)
+            self.worker_rss = max(self.worker_rss, mem.rss)
+            self.worker_uss = max(self.worker_uss, mem.uss)
+            total += mem.uss
+        self.total = max(self.total, total)
+
+    def run(self) -> None:
+        while not self._halt.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> PeakMemory:
+        self.sample()
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._halt.set()
+        self.join()
+
+    def summary_mb(self) -> dict[str, float | int | None]:
+        mb = 2.0**-20
+        seen = bool(self.workers_seen)
+        # the kernel's high-water mark catches a parent peak between two samples
+        parent = max(self.parent_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        return {
+            "peak_rss_parent_mb": parent * mb,
+            "peak_rss_worker_mb": self.worker_rss * mb if seen else None,
+            "peak_uss_worker_mb": self.worker_uss * mb if seen else None,
+            "peak_total_mb": self.total * mb,
+            "workers_seen": len(self.workers_seen),
+        }
 
 
-def _build_in_fresh_process(root: Path, out: Path, workers: int) -> dict[str, float]:
-    """Build in a new interpreter so its peak memory is the builder's alone."""
+def measure_build(root: str | Path, out: str | Path, workers: int) -> dict[str, Any]:
+    """Build ``root`` into ``out`` on ``workers`` processes: seconds and peak memory (MB)."""
+    from ticl_fpga.data.dataset import BuildConfig, build_dataset
+
+    t0 = time.perf_counter()
+    with PeakMemory() as peak:
+        build_dataset([root], out, BuildConfig(workers=workers))
+    return {"seconds": time.perf_counter() - t0, **peak.summary_mb()}
+
+
+_BUILD_SCRIPT = (
+    "import json, sys; from ticl_fpga.bench.data import measure_build; "
+    "print(json.dumps(measure_build(sys.argv[1], sys.argv[2], int(sys.argv[3]))))"
+)
+
+
+def _build_in_fresh_process(root: Path, out: Path, workers: int) -> dict[str, Any]:
+    """Build in a new interpreter so its memory is the builder's alone."""
     proc = subprocess.run(
         [sys.executable, "-c", _BUILD_SCRIPT, str(root), str(out), str(workers)],
         capture_output=True,
@@ -69,8 +133,13 @@ def data_benchmark(
         shutil.rmtree(work / f"bench_ds_w{w}", ignore_errors=True)
         r = _build_in_fresh_process(root, work / f"bench_ds_w{w}", w)
         out[f"build_events_per_s_{w}workers"] = n_events / r["seconds"]
-        out[f"peak_rss_parent_mb_{w}workers"] = r["peak_rss_parent_mb"]
-        out[f"peak_rss_worker_mb_{w}workers"] = r["peak_rss_worker_mb"]
+        for key in (
+            "peak_rss_parent_mb",
+            "peak_rss_worker_mb",
+            "peak_uss_worker_mb",
+            "peak_total_mb",
+        ):
+            out[f"{key}_{w}workers"] = r[key]
     summary = load_dataset(work / f"bench_ds_w{workers}").summary
     out["nodes_per_event_mean"] = summary["nodes_per_event_mean"]
     out["edges_per_event_mean"] = summary["edges_per_event_mean"]

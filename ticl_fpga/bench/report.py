@@ -17,7 +17,7 @@ from ticl_fpga.tables import markdown_table
 log = logging.getLogger(__name__)
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
-STAGES = ("data", "training", "inference", "quantized", "compiler")
+STAGES = ("data", "training", "inference", "quantized", "compiler", "agreement")
 
 
 def run_benchmarks(
@@ -48,7 +48,7 @@ def run_benchmarks(
     t_all = time.perf_counter()
     n_train_events = 200 if quick else 2000
     ds = None
-    if {"training", "quantized"} & set(stages):
+    if {"training", "quantized", "agreement"} & set(stages):
         ds = tiny_dataset(work, n_events=n_train_events, pileup=0, seed=11)
     if "data" in stages:
         from ticl_fpga.bench.data import data_benchmark
@@ -68,6 +68,8 @@ def run_benchmarks(
         from ticl_fpga.bench.compiler import compiler_benchmark
 
         res["compiler"] = compiler_benchmark(work, n_graphs=20 if quick else 100)
+    if "agreement" in stages:
+        res["agreement"] = _agreement(ds, work, quick)
     res["total_seconds"] = time.perf_counter() - t_all
     previous = out_dir / "results.json"
     if set(stages) != set(STAGES) and previous.exists():
@@ -112,6 +114,25 @@ def _quantized(ds, work: Path, quick: bool) -> dict[str, Any]:
     )
 
 
+def _agreement(ds, work: Path, quick: bool) -> dict[str, Any]:
+    """FPGA vs float decisions, default recipe with and without distillation (issue 16)."""
+    from ticl_fpga.compare.benchmark import agreement_benchmark
+    from ticl_fpga.train.config import load_train_config
+    from ticl_fpga.train.fit import fit
+
+    cfg = load_train_config("quick" if quick else "default")
+    cfg.progress_bar = False
+    run = fit(ds, cfg, work / ("bench_float_quick" if quick else "bench_float"))
+    return agreement_benchmark(
+        run,
+        ds,
+        work / "bench_agreement",
+        qat_epochs=1 if quick else 3,
+        finetune_epochs=1 if quick else 2,
+        schedule=(0.5, 0.8) if quick else None,
+    )
+
+
 def _g(d: dict, *keys, fmt: str = "{:.3g}") -> str:
     for k in keys:
         if not isinstance(d, dict) or k not in d:
@@ -136,9 +157,11 @@ def summary_table(res: dict[str, Any]) -> str:
                 "uses both cores",
             ),
             (
-                "graph building peak memory, parent / worker, 2 processes (MB)",
+                "graph building peak memory, parent RSS / one worker's own (USS) / total, "
+                "2 processes (MB)",
                 f"{_g(d, 'peak_rss_parent_mb_2workers', fmt='{:.0f}')} / "
-                f"{_g(d, 'peak_rss_worker_mb_2workers', fmt='{:.0f}')}",
+                f"{_g(d, 'peak_uss_worker_mb_2workers', fmt='{:.0f}')} / "
+                f"{_g(d, 'peak_total_mb_2workers', fmt='{:.0f}')}",
                 "bounded",
             ),
         ]
@@ -198,6 +221,10 @@ def summary_table(res: dict[str, Any]) -> str:
             ),
             ("C simulation (graphs/s)", _g(c, "csim_graphs_per_s", fmt="{:.1f}"), ""),
         ]
+    if "agreement" in res:
+        from ticl_fpga.compare.benchmark import summary_rows
+
+        rows += summary_rows(res["agreement"])
     return markdown_table(rows, ("measurement", "value", "target"))
 
 
@@ -221,6 +248,10 @@ def markdown(res: dict[str, Any]) -> str:
         ]
     if "inference" in res:
         parts += ["", "## Float inference", "", format_table(res["inference"])]
+    if "agreement" in res:
+        from ticl_fpga.compare.benchmark import markdown_section
+
+        parts += ["", *markdown_section(res["agreement"])]
     if "quantized" in res:
         q = res["quantized"]
         parts += [

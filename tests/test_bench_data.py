@@ -1,0 +1,41 @@
+"""The data benchmark measures its workers, not a copy of the parent's high-water mark."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+
+from ticl_fpga.bench.data import PeakMemory
+
+MB = 2**20
+
+
+def _allocate(n_mb: int) -> None:
+    block = b"\x01" * (n_mb * MB)  # written, so resident and private to this process
+    time.sleep(1.0)
+    del block
+
+
+def test_peak_memory_sees_a_worker_allocate():
+    before = PeakMemory()
+    before.sample()
+    with PeakMemory(interval=0.05) as peak:
+        child = mp.get_context("fork").Process(target=_allocate, args=(120,))
+        child.start()
+        child.join()
+    assert child.exitcode == 0
+    s = peak.summary_mb()
+    assert s["workers_seen"] == 1
+    assert s["peak_uss_worker_mb"] >= 110  # the worker's own 120 MB
+    assert s["peak_rss_worker_mb"] >= s["peak_uss_worker_mb"]
+    # the parent did not grow by the worker's allocation, the total did
+    assert peak.parent_rss < before.parent_rss + 60 * MB
+    assert s["peak_total_mb"] >= before.parent_rss / MB + 110
+
+
+def test_no_workers_means_no_worker_numbers():
+    with PeakMemory(interval=0.05) as peak:
+        time.sleep(0.1)
+    s = peak.summary_mb()
+    assert s["workers_seen"] == 0 and s["peak_rss_worker_mb"] is None
+    assert peak.total == peak.parent_rss > 0  # the total is the parent alone
