@@ -60,6 +60,11 @@ class BuildConfig(StrictModel):
     )
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     split_seed: int = 0
+    split_key: Literal["file_name", "event_id"] = Field(
+        "file_name",
+        description="file_name: file name + entry (changes when a file is renamed); event_id: "
+        "the file's UUID + run:lumi:event (survives renaming)",
+    )
     workers: int = Field(2, ge=1)
     step_size: int = Field(200, ge=1, description="events per uproot chunk")
     shard_size: int = Field(500, ge=1, description="events per shard file")
@@ -93,6 +98,14 @@ class GraphArrays:
     sim_pid: np.ndarray
     nan_rows: int = 0
     true_pairs: int = 0
+    run: int = 0
+    lumi: int = 0
+    file_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identity unique across files (and kept when a file is renamed): UUID:run:lumi:event."""
+        return f"{self.file_id}:{self.run}:{self.lumi}:{self.event}"
 
     def to_data(self):
         import torch
@@ -112,6 +125,9 @@ class GraphArrays:
             sim_eta=t(self.sim_eta),
             sim_pid=t(self.sim_pid),
             event=int(self.event),
+            run=int(self.run),
+            lumi=int(self.lumi),
+            event_key=self.key,
         )
 
 
@@ -173,6 +189,9 @@ def build_graph(ev: EventArrays, cfg: BuildConfig, extra: Any = None) -> GraphAr
         sim_energy=sim_energy,
         sim_eta=ev.sim["barycenter_eta"].astype(np.float32),
         sim_pid=ev.sim["pdgID"].astype(np.int64),
+        run=ev.run,
+        lumi=ev.lumi,
+        file_id=ev.file_id,
         nan_rows=int((~finite).sum()),
         true_pairs=int((counts * (counts - 1) // 2).sum()),
     )
@@ -355,7 +374,8 @@ def build_dataset(
             if g is None:
                 stats.empty_events += 1
                 continue
-            split = _split_of(f"{Path(file).name}:{entry}", cfg)
+            key = g.key if cfg.split_key == "event_id" else f"{Path(file).name}:{entry}"
+            split = _split_of(key, cfg)
             stats.events += 1
             stats.per_split[split] += 1
             stats.nan_rows += g.nan_rows

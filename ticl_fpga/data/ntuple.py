@@ -38,6 +38,16 @@ class EventArrays:
     assoc_sim: np.ndarray
     assoc_score: np.ndarray
     assoc_shared: np.ndarray
+    #: ``edm::EventID`` run and luminosity block (0 when the file has a plain counter or none)
+    run: int = 0
+    lumi: int = 0
+    #: the ROOT file's UUID (its header): the same after renaming or moving the file
+    file_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identity unique across files: file UUID, run, lumi, event."""
+        return f"{self.file_id}:{self.run}:{self.lumi}:{self.event}"
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
@@ -129,11 +139,67 @@ def _check_suffix(path: Path, schema: NtupleSchema) -> None:
             )
 
 
-def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
-    """Check every tree and branch; returns (entries, whether ``event`` is a plain number).
+_NUMERIC = (
+    "uint64_t",
+    "int64_t",
+    "uint32_t",
+    "int32_t",
+    "unsigned long",
+    "long",
+    "int",
+    "unsigned int",
+    "std::uint64_t",
+    "std::int64_t",
+    "std::uint32_t",
+    "std::int32_t",
+)
+#: uproot-written TTree records are split into ``event_run``, ``event_luminosityBlock``, ...
+_FLAT_EVENT = ("event_run", "event_luminosityBlock", "event_event")
 
-    Real TICLDumper files store ``event`` as an ``edm::EventID`` object; then the entry number is
-    used as the event id.
+
+def _event_kind(tree) -> str | None:
+    """How a trackster tree stores the event id: ``number`` (an unsigned counter), ``record``
+    (``edm::EventID`` as TICLDumper writes it, or an RNTuple record with run/luminosityBlock/
+    event), ``flat`` (a record split into ``event_*`` branches) or ``None`` (no event branch:
+    the entry number is used)."""
+    keys = set(tree.keys())
+    if "event" in keys:
+        return "number" if tree["event"].typename in _NUMERIC else "record"
+    if all(k in keys for k in _FLAT_EVENT):
+        return "flat"
+    return None
+
+
+def _record_field(rec, names: Sequence[str]) -> np.ndarray:
+    """A field of an EventID-like record, by its possible names (``event_`` or ``event``)."""
+    for name in names:
+        if name in rec.fields:
+            return ak.to_numpy(rec[name]).astype(np.int64)
+    raise KeyError(f"no field {' or '.join(names)} in the event record ({rec.fields})")
+
+
+def _event_ids(reco, kind: str | None, first: int, n: int) -> tuple[np.ndarray, ...]:
+    """(run, lumi, event) arrays of a chunk."""
+    zeros = np.zeros(n, dtype=np.int64)
+    if kind == "number":
+        return zeros, zeros, ak.to_numpy(reco["event"]).astype(np.int64)
+    if kind == "record":
+        rec = reco["event"]
+        return (
+            _record_field(rec, ("run_", "run")),
+            _record_field(rec, ("luminosityBlock_", "luminosityBlock")),
+            _record_field(rec, ("event_", "event")),
+        )
+    if kind == "flat":
+        return tuple(ak.to_numpy(reco[b]).astype(np.int64) for b in _FLAT_EVENT)
+    return zeros, zeros, first + np.arange(n, dtype=np.int64)
+
+
+def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, str | None, str]:
+    """Check every tree and branch; returns (entries, how ``event`` is stored, file UUID).
+
+    The ``event`` branch may be an unsigned counter, an ``edm::EventID`` record (run,
+    luminosityBlock, event), or absent (then the entry number is the event id).
     """
     import uproot
 
@@ -176,17 +242,7 @@ def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, bool]:
                     )
                 entries = t.num_entries
             reco = f[schema.tree_path(schema.tracksters)]
-            numeric = "event" in reco.keys() and reco["event"].typename in (
-                "uint64_t",
-                "int64_t",
-                "uint32_t",
-                "int32_t",
-                "unsigned long",
-                "long",
-                "int",
-                "unsigned int",
-            )
-            return int(entries or 0), numeric
+            return int(entries or 0), _event_kind(reco), str(f.file.uuid)
     except InputError:
         raise
     except Exception as exc:
@@ -315,7 +371,10 @@ def iter_events(
     }
     yielded = 0
     for path in files:
-        n, event_numeric = checked[path]
+        n, event_kind, file_id = checked[path]
+        event_names = {"number": ["event"], "record": ["event"], "flat": list(_FLAT_EVENT)}.get(
+            event_kind, []
+        )
         log.debug("%s: %d events", path, n)
         if n == 0:
             continue
@@ -324,7 +383,7 @@ def iter_events(
             f = stack.enter_context(uproot.open(path))
             its = [
                 f[schema.tree_path(tree)].iterate(
-                    names + (["event"] if tree == schema.tracksters and event_numeric else []),
+                    names + (event_names if tree == schema.tracksters else []),
                     step_size=step_size,
                     entry_start=start,
                     entry_stop=stop,
@@ -350,9 +409,7 @@ def iter_events(
                 a_sim, a_score, a_shared, ts_off = _associations(
                     path, schema, assoc, counts, sim_counts, first
                 )
-                events = (
-                    ak.to_numpy(reco["event"]) if event_numeric else first + np.arange(len(counts))
-                )
+                runs, lumis, events = _event_ids(reco, event_kind, first, len(counts))
                 for i in range(len(counts)):
                     if max_events is not None and yielded >= max_events:
                         return
@@ -368,6 +425,9 @@ def iter_events(
                         assoc_sim=a_sim[ts_off[a] : ts_off[b]],
                         assoc_score=a_score[ts_off[a] : ts_off[b]],
                         assoc_shared=a_shared[ts_off[a] : ts_off[b]],
+                        run=int(runs[i]),
+                        lumi=int(lumis[i]),
+                        file_id=file_id,
                     )
                     yielded += 1
             stack.close()

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -705,8 +706,10 @@ def generate(cfg: GeneratorConfig, out: str | Path, schema: NtupleSchema | None 
     schema = schema or NtupleSchema()
     out = Path(out)
     seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.n_events)
+    # the file UUID (what split_key: event_id hashes) follows the config: same events, same UUID
+    file_uuid = uuid.uuid5(uuid.NAMESPACE_OID, f"ticl-fpga-synthetic:{cfg.model_dump_json()}")
     with atomic_path(out, suffix=".root") as tmp:
-        with uproot.recreate(tmp) as f:
+        with uproot.recreate(tmp, uuid_function=lambda: file_uuid) as f:
             if schema.folder:
                 f.mkdir(schema.folder)
             if schema.gnn_folder and cfg.gnn_training:
