@@ -47,7 +47,9 @@ class DemoConfig(StrictModel):
     e_max: int = Field(256, ge=1)
     window_overlap: int = Field(16, ge=0, description="nodes shared by neighbouring eta windows")
     golden_graphs: int = Field(8, ge=1)
-    compare_events: int = Field(50, ge=1)
+    compare_events: int | None = Field(
+        None, ge=1, description="test events compared (None: the whole test split)"
+    )
 
     @classmethod
     def quick(cls, **overrides: Any) -> DemoConfig:
@@ -293,6 +295,11 @@ def _compare(ctx: DemoContext) -> dict[str, Any]:
     summary["decision_flip_fraction"] = {
         k: v["flip_fraction"] for k, v in res.get("decisions", {}).items() if "flip_fraction" in v
     }
+    summary["decision_agreement"] = {
+        k: {"agreement": v["agreement"], "interval": v["agreement_interval"], **res["interval"]}
+        for k, v in res.get("decisions", {}).items()
+        if "agreement" in v
+    }
     summary["event_efficiency"] = {
         name: {k: ev[k] for k in ("float", "fpga", "efficiency_difference")}
         for name, ev in res.get("events", {}).items()
@@ -357,8 +364,10 @@ def run_demo(
     """
     out = check_output(out, kind="demo-run", force=force, folder=True)
     with dir_lock(out):
+        mark_folder(out, "demo-run", refresh=False)
+        records = _run_demo(cfg, out, restart=restart, stages=stages)
         mark_folder(out, "demo-run")
-        return _run_demo(cfg, out, restart=restart, stages=stages)
+        return records
 
 
 def _run_demo(

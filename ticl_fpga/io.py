@@ -293,9 +293,12 @@ def dir_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)  # releases the lock
 
 
-def mark_folder(folder: str | os.PathLike[str], kind: str) -> None:
-    """Write (or refresh) the marker of a folder filled in place (a resumable run folder)."""
+def mark_folder(folder: str | os.PathLike[str], kind: str, *, refresh: bool = True) -> None:
+    """Write the marker of a folder filled in place (a resumable run folder); with ``refresh``
+    false, only if it has none yet (so a refused or failed run leaves it as it was)."""
     folder = Path(folder)
+    if not refresh and read_marker(folder) is not None:
+        return
     names = sorted(_entries(folder))
     write_text(folder / MARKER, json.dumps({"kind": kind, "files": names}) + "\n")
 

@@ -123,8 +123,10 @@ def fit(
         return _fit(Path(dataset_dir), cfg, run_dir, resume=resume, callbacks=callbacks)
     check_output(run_dir, kind="train-run", inputs=[dataset_dir], force=force, folder=True)
     with dir_lock(run_dir):
+        mark_folder(run_dir, "train-run", refresh=False)
+        out = _fit(Path(dataset_dir), cfg, run_dir, resume=resume, callbacks=callbacks)
         mark_folder(run_dir, "train-run")
-        return _fit(Path(dataset_dir), cfg, run_dir, resume=resume, callbacks=callbacks)
+        return out
 
 
 def _fit(
@@ -142,6 +144,7 @@ def _fit(
 
     from ticl_fpga.data.dataset import load_dataset
     from ticl_fpga.train.lightning_module import EdgeClassifierModule
+    from ticl_fpga.train.progress import EpochLines, show_bar
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -217,6 +220,7 @@ def _fit(
     )
     early = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience)
     n_batches = max(1, -(-len(train_graphs) // (cfg.batch_size * cfg.devices)))
+    bar = show_bar(cfg.progress_bar)  # off a terminal: one log line per epoch instead
     trainer = L.Trainer(
         max_epochs=cfg.epochs,
         accelerator=cfg.accelerator,
@@ -224,9 +228,9 @@ def _fit(
         strategy=cfg.strategy,
         deterministic=cfg.deterministic,
         gradient_clip_val=cfg.gradient_clip,
-        callbacks=[checkpoint, early, *callbacks],
+        callbacks=[checkpoint, early, *([] if bar else [EpochLines()]), *callbacks],
         logger=CSVLogger(save_dir=run_dir, name="logs"),
-        enable_progress_bar=cfg.progress_bar,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         log_every_n_steps=min(50, n_batches),
         default_root_dir=run_dir,
