@@ -257,7 +257,7 @@ def compare_models(
     mism = {"brevitas_vs_qonnx": 0, "qonnx_vs_csim": 0, "brevitas_vs_csim": 0}
     bad_graphs: set[int] = set()
     for (gi, edges, p), c in tqdm(
-        list(zip(jobs, csim, strict=True)), desc="compare", disable=not progress
+        list(zip(jobs, csim, strict=True)), desc="compare", disable=None if progress else True
     ):
         e = p.e_real
         b = brevitas_logits(quant_model, p.x, p.edge_index, p.edge_attr, normalized=True)[:e]

@@ -147,7 +147,9 @@ def hls_predict(
             check_finite(x, "x")
             check_finite(ea, "edge_attr")
     jobs: list[tuple[int, np.ndarray, PaddedGraph]] = []  # (graph, edge ids, padded)
-    for gi, graph in enumerate(tqdm(graphs, desc="hls predict", disable=not progress)):
+    for gi, graph in enumerate(
+        tqdm(graphs, desc="hls predict", disable=None if progress else True)
+    ):
         x, ei, ea, order = _arrays(graph)
         if not on_grid:
             if scalers is None:

@@ -34,7 +34,7 @@ def predict_scores(
     model = model.to(device).eval()
     out: list[np.ndarray] = []
     starts = range(0, len(graphs), batch_size)
-    for start in tqdm(starts, desc="predict", disable=not progress, unit="batch"):
+    for start in tqdm(starts, desc="predict", disable=None if progress else True, unit="batch"):
         chunk = graphs[start : start + batch_size]
         slim = [Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr) for g in chunk]
         batch = Batch.from_data_list(slim).to(device)
