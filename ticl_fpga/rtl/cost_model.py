@@ -1,0 +1,307 @@
+"""Measured-cost model of a dense layer: LUT / FF / DSP from non-zero weights and bit widths.
+
+Dense layers are written as da4ml distributed-arithmetic adder graphs (``rtl/dense_da.py``):
+no multipliers, one shift-and-add per non-zero signed digit of each weight, shared where
+subexpressions repeat.  Their cost is therefore driven by
+
+* ``ops = nnz * digits(b_w)``: non-zero weights times the mean number of non-zero canonical
+  signed digits of a ``b_w``-bit weight (measured on the weights, or ``(b_w + 1) / 3`` when only
+  the width is known), and
+* the adder width ``b_a + b_w + log2(fan_in)`` (input bits, weight bits, growth of the sum),
+
+so the model is ``LUT = c_lut * ops * width``, ``FF = c_ff * ops * width + c_io * io_bits``
+(``io_bits``: the registered input row and output row), ``DSP = 0``.  The coefficients are fitted
+(least squares, relative error) on ``synth_xilinx`` runs of dense layers of this model's shapes
+with weights drawn like trained ones (Gaussian, magnitude-pruned, quantized to a power-of-two
+scale), and committed in ``cost_model.yaml`` together with the fit error per point.
+:func:`fit_points` + :func:`fit` regenerate them (``ticl-fpga bench --stages firmware``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+COEFF_FILE = Path(__file__).with_name("cost_model.yaml")
+
+
+# --------------------------------------------------------------------------- features
+
+
+def csd_digits(codes: np.ndarray) -> int:
+    """Total number of non-zero canonical-signed-digit (NAF) digits of integer ``codes``."""
+    total = 0
+    for v in np.abs(np.asarray(codes, dtype=np.int64)).ravel():
+        v = int(v)
+        while v:
+            if v & 1:
+                total += 1
+                v = v - 1 if (v & 3) == 1 else v + 1
+            v >>= 1
+    return total
+
+
+def mean_digits(bits: int) -> float:
+    """Expected non-zero CSD digits of a non-zero ``bits``-bit weight when only its width is known."""
+    return (bits + 1) / 3.0
+
+
+def adder_width(b_a: int, b_w: int, fan_in: int) -> float:
+    return b_a + b_w + math.log2(max(fan_in, 2))
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """What the cost model needs to know about one dense layer."""
+
+    fan_in: int
+    fan_out: int
+    nonzero: int
+    weight_bits: int
+    input_bits: int
+    digits: float | None = None  # total non-zero CSD digits if the weights are known
+
+    @property
+    def ops(self) -> float:
+        if self.digits is not None:
+            return float(self.digits)
+        return self.nonzero * mean_digits(self.weight_bits)
+
+    @property
+    def width(self) -> float:
+        return adder_width(self.input_bits, self.weight_bits, self.fan_in)
+
+    @property
+    def io_bits(self) -> float:
+        acc = self.input_bits + self.weight_bits + math.ceil(math.log2(max(self.fan_in, 2)))
+        return self.fan_in * self.input_bits + self.fan_out * acc
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+@lru_cache(maxsize=1)
+def coefficients() -> dict[str, Any]:
+    """The committed fit (``cost_model.yaml``)."""
+    import yaml
+
+    return yaml.safe_load(COEFF_FILE.read_text())
+
+
+def predict(shape: LayerShape, coeffs: dict[str, Any] | None = None) -> dict[str, float]:
+    """LUT / FF / DSP of one dense layer instance (fitted model)."""
+    c = coeffs or coefficients()
+    k = c["coefficients"]
+    x = shape.ops * shape.width
+    if shape.nonzero == 0:
+        return {"lut": 0.0, "ff": 0.0, "dsp": 0.0}
+    return {
+        "lut": k["lut_per_op_bit"] * x,
+        "ff": k["ff_per_op_bit"] * x + k["ff_per_io_bit"] * shape.io_bits,
+        "dsp": 0.0,
+    }
+
+
+# --------------------------------------------------------------------------- fit data
+
+
+@dataclass(frozen=True)
+class FitPoint:
+    """One synthesis of the fit: a dense layer of this model's shapes."""
+
+    name: str
+    fan_in: int
+    fan_out: int
+    weight_bits: int
+    input_bits: int
+    input_signed: bool
+    sparsity: float
+    seed: int = 0
+
+
+#: The fit set: the default spec's layer shapes (node_enc 19x64, edge_enc 10x32, edge_mlp /
+#: head_hidden 160x32, node_mlp 128x64, head_out 32x1) at the recipes' bit widths and sparsities.
+FIT_POINTS: tuple[FitPoint, ...] = (
+    FitPoint("head_out_w6_s0", 32, 1, 6, 6, False, 0.0),
+    FitPoint("edge_enc_w6_s0", 10, 32, 6, 8, True, 0.0),
+    FitPoint("node_enc_w6_s80", 19, 64, 6, 8, True, 0.8),
+    FitPoint("node_enc_w8_s50", 19, 64, 8, 8, True, 0.5),
+    FitPoint("head_hidden_w6_s95", 160, 32, 6, 6, False, 0.95),
+    FitPoint("edge_mlp_w4_s80", 160, 32, 4, 6, False, 0.8),
+    FitPoint("edge_enc_w16_s0", 10, 32, 16, 16, True, 0.0),
+    FitPoint("edge_mlp_w6_s80", 160, 32, 6, 6, False, 0.8),
+    FitPoint("edge_mlp_w8_s90", 160, 32, 8, 8, False, 0.9),
+    FitPoint("node_mlp_w6_s80", 128, 64, 6, 6, False, 0.8),
+)
+
+
+def trained_like_weights(
+    fan_in: int, fan_out: int, bits: int, sparsity: float, seed: int = 0
+) -> np.ndarray:
+    """Integer weight codes ``[fan_out, fan_in]`` like a trained, magnitude-pruned layer.
+
+    Gaussian weights, the smallest ``sparsity`` fraction set to zero, the rest quantized to
+    ``bits`` signed bits on a power-of-two scale that puts the largest weight near full range.
+    """
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(fan_out, fan_in))
+    k = int(round(sparsity * w.size))
+    if k:
+        thr = np.sort(np.abs(w).ravel())[k - 1]
+        w[np.abs(w) <= thr] = 0.0
+    qmax = 2 ** (bits - 1) - 1
+    scale = 2.0 ** math.ceil(math.log2(np.abs(w).max() / qmax)) if np.any(w) else 1.0
+    return np.clip(np.round(w / scale), -qmax - 1, qmax).astype(np.int64)
+
+
+def dense_unit(
+    name: str,
+    codes: np.ndarray,
+    *,
+    weight_bits: int,
+    input_bits: int,
+    input_signed: bool,
+    count: int = 1,
+):
+    """A :class:`~ticl_fpga.rtl.synth.SynthUnit` of the dense layer ``y = x codes^T`` (RTL backend)."""
+    from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
+    from ticl_fpga.rtl.dense_da import build_dense, da_sources
+    from ticl_fpga.rtl.synth import SynthUnit
+
+    n_out, n_in = codes.shape
+    frac_w = weight_bits - 1
+    data = Fixed(input_signed, input_bits, 2 if not input_signed else 3)
+    acc_w = input_bits + weight_bits + math.ceil(math.log2(max(n_in, 2))) + 1
+    acc = Fixed(True, acc_w, acc_w - (data.frac + frac_w))
+    weight = codes.astype(np.float64) / 2.0**frac_w
+    dr = build_dense(f"dense_{name}", weight, np.zeros(n_out), data, acc)
+    sources = {f"da4ml_{k}": v for k, v in da_sources().items()}
+    sources.update(dr.files)
+    return SynthUnit(name=name, top=dr.module, sources=sources, count=count, kind="dense")
+
+
+def point_shape(p: FitPoint, codes: np.ndarray) -> LayerShape:
+    return LayerShape(
+        fan_in=p.fan_in,
+        fan_out=p.fan_out,
+        nonzero=int(np.count_nonzero(codes)),
+        weight_bits=p.weight_bits,
+        input_bits=p.input_bits,
+        digits=csd_digits(codes),
+    )
+
+
+def fit_points(
+    points: Sequence[FitPoint] = FIT_POINTS,
+    *,
+    jobs: int = 2,
+    cache_dir: str | Path | None = None,
+    timeout: float | None = None,
+) -> list[dict[str, Any]]:
+    """Synthesise every fit point (cached); returns one row per point (features + measured)."""
+    from ticl_fpga.rtl.synth import synthesize_units
+
+    units, shapes = [], []
+    for p in points:
+        codes = trained_like_weights(p.fan_in, p.fan_out, p.weight_bits, p.sparsity, p.seed)
+        units.append(
+            dense_unit(
+                p.name,
+                codes,
+                weight_bits=p.weight_bits,
+                input_bits=p.input_bits,
+                input_signed=p.input_signed,
+            )
+        )
+        shapes.append(point_shape(p, codes))
+    results = synthesize_units(
+        units, jobs=jobs, cache_dir=cache_dir, timeout=timeout, order="given"
+    )
+    rows = []
+    for p, s, r in zip(points, shapes, results, strict=True):
+        rows.append(
+            {
+                "name": p.name,
+                "fan_in": p.fan_in,
+                "fan_out": p.fan_out,
+                "weight_bits": p.weight_bits,
+                "input_bits": p.input_bits,
+                "sparsity": p.sparsity,
+                "nonzero": s.nonzero,
+                "digits": s.digits,
+                "ops_x_width": s.ops * s.width,
+                "io_bits": s.io_bits,
+                "lut": r.resources["lut"],
+                "ff": r.resources["ff"],
+                "dsp": r.resources["dsp"],
+                "carry": r.resources["carry"],
+                "logic_depth": r.logic_depth,
+                "seconds": r.seconds,
+            }
+        )
+    return rows
+
+
+def fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Least-squares fit (relative errors) of the coefficients on measured rows, with errors."""
+    x = np.array([r["ops_x_width"] for r in rows], dtype=float)
+    io = np.array([r["io_bits"] for r in rows], dtype=float)
+    lut = np.array([r["lut"] for r in rows], dtype=float)
+    ff = np.array([r["ff"] for r in rows], dtype=float)
+    w = 1.0 / np.maximum(lut, 1.0)
+    c_lut = float(np.sum(w * w * x * lut) / np.sum(w * w * x * x))
+    wf = 1.0 / np.maximum(ff, 1.0)
+    a = np.stack([x * wf, io * wf], axis=1)
+    (c_ff, c_io), *_ = np.linalg.lstsq(a, ff * wf, rcond=None)
+    coeffs = {
+        "lut_per_op_bit": c_lut,
+        "ff_per_op_bit": float(max(c_ff, 0.0)),
+        "ff_per_io_bit": float(max(c_io, 0.0)),
+    }
+    doc: dict[str, Any] = {"coefficients": coeffs}
+    errs = []
+    for r in rows:
+        shape = LayerShape(
+            r["fan_in"], r["fan_out"], r["nonzero"], r["weight_bits"], r["input_bits"], r["digits"]
+        )
+        pr = predict(shape, doc)
+        errs.append(
+            {
+                "name": r["name"],
+                "lut": r["lut"],
+                "lut_fit": round(pr["lut"]),
+                "lut_rel_err": (pr["lut"] - r["lut"]) / max(r["lut"], 1),
+                "ff": r["ff"],
+                "ff_fit": round(pr["ff"]),
+                "ff_rel_err": (pr["ff"] - r["ff"]) / max(r["ff"], 1),
+            }
+        )
+    doc["points"] = list(rows)
+    doc["errors"] = errs
+    doc["lut_rms_rel_err"] = float(np.sqrt(np.mean([e["lut_rel_err"] ** 2 for e in errs])))
+    doc["ff_rms_rel_err"] = float(np.sqrt(np.mean([e["ff_rel_err"] ** 2 for e in errs])))
+    doc["lut_max_rel_err"] = float(max(abs(e["lut_rel_err"]) for e in errs))
+    return doc
+
+
+def write_coefficients(doc: dict[str, Any], path: str | Path = COEFF_FILE) -> Path:
+    import yaml
+
+    from ticl_fpga.io import write_text
+
+    head = (
+        "# Dense-layer cost model fitted on Yosys synth_xilinx runs (ticl_fpga/rtl/cost_model.py).\n"
+        "# LUT = lut_per_op_bit * ops * width; FF = ff_per_op_bit * ops * width + ff_per_io_bit * io_bits\n"
+    )
+    p = write_text(path, head + yaml.safe_dump(doc, sort_keys=False))
+    coefficients.cache_clear()
+    return p
