@@ -1,8 +1,14 @@
-"""Issue #5's bar: C simulation == QONNX == Brevitas on every edge of at least 200 graphs.
+"""Exact by construction: on every accepted configuration, C simulation == exact reference ==
+QONNX == Brevitas on every edge; configurations that cannot be exact are refused.
 
-Three configurations (the default spec with w6a6 on real dataset features, and two others with
-w4a4/w8a8, other niters and sizes); graphs are synthetic events (windowed to the capacity) plus
-random graphs with zero edges, full capacity and isolated nodes.
+* ``test_csim_qonnx_brevitas_agree_on_200_graphs``: issue #5's bar (200 real + edge-case graphs).
+* ``test_model_states_exact_or_refused``: hypothesis over *model states* (weights and biases scaled
+  by large and tiny factors, untrained, all-positive weights, skewed calibration) for several
+  recipes including a custom one: either the bit-width analysis refuses the model with the layer
+  and bits named, or the exact integer reference, QONNX and Brevitas agree on every edge of
+  capacity-filling, all-into-one-node and repeated-edge graphs.
+* ``test_csim_exact_on_stressed_states``: one C simulation per configuration (stressed state,
+  compiled once), fed hypothesis graphs and the generated edge-case graphs: thousands of edges.
 """
 
 from __future__ import annotations
@@ -10,17 +16,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ticl_fpga.compile.build import HlsBuildConfig, build_hls
+from ticl_fpga.compile.bitwidth import BitWidthError, analyse
+from ticl_fpga.compile.build import HlsBuildConfig, build_hls, check_csim, golden_for_build
 from ticl_fpga.compile.capacity import Capacity, pad_graph, windows
 from ticl_fpga.compile.predict import run_csim
+from ticl_fpga.compile.reference import ExactGraph
 from ticl_fpga.compile.to_qonnx import execute_qonnx, export_qonnx, quantize_inputs
 from ticl_fpga.data.dataset import load_dataset
 from ticl_fpga.model.spec import GNNSpec
-from ticl_fpga.quantize.qmodel import build_quant_model
-from ticl_fpga.quantize.recipe import load_recipe
+from ticl_fpga.quantize.qmodel import build_quant_model, finalize_calibration
+from ticl_fpga.quantize.recipe import LayerBits, Recipe, load_recipe
 
 N_GRAPHS = 200
+NODE_DIM, EDGE_DIM = 6, 4
 
 CONFIGS = {
     "w6a6_default": ("w6a6", {}, Capacity(n_max=32, e_max=96)),
@@ -35,6 +46,206 @@ CONFIGS = {
         Capacity(n_max=16, e_max=48),
     ),
 }
+
+#: A user's own recipe: odd widths, wide inputs, max aggregation in its configuration below.
+CUSTOM = Recipe(
+    name="custom",
+    default=LayerBits(weight_bits=5, bias_bits=14, act_bits=7),
+    input_bits=10,
+    output_bits=14,
+    layers={"aggr.*": LayerBits(act_bits=10), "head_out": LayerBits(weight_bits=7)},
+)
+
+#: Configurations of the model-state properties: recipe, spec, capacity.
+STATE_CONFIGS = {
+    "w6a6_default_spec": ("w6a6", {}, Capacity()),  # the default spec at its default capacity
+    "w4a4": ("w4a4", dict(niters=2, node_hidden=16, edge_hidden=8), Capacity(n_max=24, e_max=64)),
+    "w8a8": (
+        "w8a8",
+        dict(niters=3, node_hidden=12, edge_hidden=8, head_hidden=8),
+        Capacity(n_max=16, e_max=96),
+    ),
+    "custom_max": (
+        CUSTOM,
+        dict(niters=2, node_hidden=12, edge_hidden=8, aggr="max"),
+        Capacity(n_max=20, e_max=80),
+    ),
+}
+
+STATES = ("calibrated", "weights", "biases", "positive", "skewed", "untrained")
+
+
+def _recipe(r):
+    return r if isinstance(r, Recipe) else load_recipe(r)
+
+
+def make_model(recipe, spec_kw: dict, *, state: str, factor: float = 1.0, seed: int = 0):
+    """A quantized GNN in one of :data:`STATES` (calibrated on random graphs, then stressed)."""
+    torch.manual_seed(seed)
+    spec = GNNSpec(node_dim=NODE_DIM, edge_dim=EDGE_DIM, **spec_kw)
+    model = build_quant_model(spec, _recipe(recipe))
+    gen = torch.Generator().manual_seed(seed)
+    calib_scale = factor if state == "skewed" else 1.0
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            n, e = 20, 60
+            x = torch.randn(n, NODE_DIM, generator=gen) * calib_scale
+            ea = torch.randn(e, EDGE_DIM, generator=gen) * calib_scale
+            model(x, torch.randint(0, n, (2, e), generator=gen), ea)
+    finalize_calibration(model)
+    model.eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "quant" in name:
+                continue
+            if state == "weights" and name.endswith("weight"):
+                p.mul_(factor)
+            elif state == "biases" and name.endswith("bias"):
+                p.mul_(factor)
+            elif state == "positive" and name.endswith("weight"):
+                p.abs_()
+            elif state == "untrained" and name.endswith("bias"):
+                p.normal_(0.0, 1.0, generator=gen)  # untrained: large random biases
+    return model
+
+
+def stress_graphs(capacity: Capacity, seed: int, scale: float) -> list[tuple]:
+    """Raw graphs: capacity-filling, all edges into one node, one edge repeated, random."""
+    rng = np.random.default_rng(seed)
+    n, e = capacity.n_max, capacity.e_max
+
+    def feats(rows, dim):
+        return (rng.normal(size=(rows, dim)) * scale).astype(np.float32)
+
+    tops = [
+        rng.integers(0, n, size=(2, e)),
+        np.stack([rng.integers(0, n, size=e), np.full(e, n - 1)]),
+        np.tile([[0], [1]], (1, e)),
+        rng.integers(0, max(n // 2, 1), size=(2, int(rng.integers(0, e + 1)))),
+    ]
+    return [
+        (feats(n, NODE_DIM), np.asarray(t, np.int64), feats(t.shape[1], EDGE_DIM)) for t in tops
+    ]
+
+
+def _brevitas(model, x, ei, ea) -> np.ndarray:
+    with torch.no_grad():
+        return (
+            model.forward_normalized(
+                torch.as_tensor(x, dtype=torch.float32),
+                torch.as_tensor(ei),
+                torch.as_tensor(ea, dtype=torch.float32),
+            )
+            .double()
+            .numpy()
+        )
+
+
+def assert_paths_agree(model, qonnx_model, exact: ExactGraph, graphs, capacity, hls_model=None):
+    """Exact == QONNX == Brevitas (== C simulation) on every real edge; returns edges checked."""
+    padded = []
+    for x, ei, ea in graphs:
+        xq, eq = quantize_inputs(model, x, ea)
+        padded.append(pad_graph(xq, ei, eq, capacity))
+    csim = run_csim(hls_model, padded) if hls_model is not None else [None] * len(padded)
+    n_edges = 0
+    for k, (p, c) in enumerate(zip(padded, csim, strict=True)):
+        ref = exact.logits(p.x, p.edge_index, p.edge_attr)
+        q = np.asarray(execute_qonnx(qonnx_model, p.x, p.edge_index, p.edge_attr), np.float64)
+        np.testing.assert_array_equal(q, ref, err_msg=f"graph {k}: QONNX != exact")
+        b = _brevitas(model, p.x[: p.n_real], p.edge_index[:, : p.e_real], p.edge_attr[: p.e_real])
+        np.testing.assert_array_equal(b, ref[: p.e_real], err_msg=f"graph {k}: Brevitas != exact")
+        if c is not None:
+            np.testing.assert_array_equal(c, ref, err_msg=f"graph {k}: C sim != exact")
+        n_edges += p.e_real
+    return n_edges
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(STATE_CONFIGS))
+def test_model_states_exact_or_refused(name, tmp_path):
+    recipe, spec_kw, capacity = STATE_CONFIGS[name]
+    seen = {"accepted": 0, "refused": 0, "edges": 0}
+
+    @settings(
+        max_examples=4 if name == "w6a6_default_spec" else 7,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        state=st.sampled_from(STATES),
+        factor=st.sampled_from([2.0**-10, 1e-3, 0.1, 8.0, 1e3, 2.0**12]),
+        seed=st.integers(0, 1000),
+        scale=st.sampled_from([0.2, 1.0, 30.0]),
+    )
+    def prop(state, factor, seed, scale):
+        model = make_model(recipe, spec_kw, state=state, factor=factor, seed=seed)
+        qonnx_model = export_qonnx(model, capacity, tmp_path / "m.onnx")
+        report = analyse(qonnx_model)
+        if report.failures():
+            with pytest.raises(BitWidthError, match=r"\[.+\]: .* needs \d+ magnitude bits"):
+                report.check()
+            seen["refused"] += 1
+            return
+        seen["accepted"] += 1
+        graphs = stress_graphs(capacity, seed, scale)
+        seen["edges"] += assert_paths_agree(
+            model, qonnx_model, ExactGraph(qonnx_model), graphs, capacity
+        )
+
+    prop()
+    assert seen["accepted"] >= 1, seen
+    assert seen["edges"] >= 2 * capacity.e_max
+
+
+#: Per configuration: the stressed state whose C simulation is compiled once.
+CSIM_CONFIGS = {
+    "w4a4_positive": ("w4a4", STATE_CONFIGS["w4a4"][1], STATE_CONFIGS["w4a4"][2], "positive", 1.0),
+    "w8a8_weights_x8": ("w8a8", STATE_CONFIGS["w8a8"][1], STATE_CONFIGS["w8a8"][2], "weights", 8.0),
+    "custom_max_biases": (
+        CUSTOM,
+        STATE_CONFIGS["custom_max"][1],
+        STATE_CONFIGS["custom_max"][2],
+        "biases",
+        1e3,
+    ),
+    "w6a6_default_spec": ("w6a6", {}, Capacity(), "untrained", 1.0),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CSIM_CONFIGS))
+def test_csim_exact_on_stressed_states(name, tmp_path):
+    recipe, spec_kw, capacity, state, factor = CSIM_CONFIGS[name]
+    model = make_model(recipe, spec_kw, state=state, factor=factor, seed=7)
+    qonnx_model = export_qonnx(model, capacity, tmp_path / "m.onnx")
+    analyse(qonnx_model).check()  # these states are accepted...
+    golden = golden_for_build(qonnx_model, None)  # generated edge-case graphs at the capacity
+    hls_model = build_hls(
+        qonnx_model, HlsBuildConfig(capacity=capacity, synth=False), tmp_path / "prj", golden=golden
+    )
+    exact = ExactGraph(qonnx_model)
+    # ... and every path agrees: generated graphs (features on the grid, extremes included)
+    assert check_csim(hls_model, golden, qonnx_model=qonnx_model) == 0
+    n_edges = sum(int((np.asarray(ei)[0] != capacity.sink).sum()) for _, ei, _ in golden["inputs"])
+    seen = {"edges": n_edges}
+
+    @settings(
+        max_examples=6 if name == "w6a6_default_spec" else 12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(seed=st.integers(0, 10_000), scale=st.sampled_from([0.1, 1.0, 5.0, 100.0]))
+    def prop(seed, scale):
+        graphs = stress_graphs(capacity, seed, scale)
+        seen["edges"] += assert_paths_agree(model, qonnx_model, exact, graphs, capacity, hls_model)
+
+    prop()
+    assert seen["edges"] >= 1000, seen
+
+
+# --------------------------------------------------------------------------- issue #5's bar
 
 
 def _graphs(ds, capacity: Capacity, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -96,6 +307,7 @@ def test_csim_qonnx_brevitas_agree_on_200_graphs(name, dataset, tmp_path):
 
     qonnx_model = export_qonnx(model, capacity, tmp_path / "gnn.qonnx.onnx")
     hls_model = build_hls(qonnx_model, HlsBuildConfig(capacity=capacity), tmp_path / "hls")
+    exact = ExactGraph(qonnx_model)
 
     graphs = _graphs(dataset, capacity, seed=len(name))
     assert len(graphs) >= N_GRAPHS
@@ -113,9 +325,11 @@ def test_csim_qonnx_brevitas_agree_on_200_graphs(name, dataset, tmp_path):
     csim = run_csim(hls_model, padded)
     n_edges = 0
     for i, (p, b, c) in enumerate(zip(padded, brevitas, csim, strict=True)):
+        ref = exact.logits(p.x, p.edge_index, p.edge_attr)[: p.e_real]
         q = execute_qonnx(qonnx_model, p.x, p.edge_index, p.edge_attr)[: p.e_real]
-        np.testing.assert_array_equal(q, b, err_msg=f"{name} graph {i}: QONNX != Brevitas")
-        np.testing.assert_array_equal(c[: p.e_real], q, err_msg=f"{name} graph {i}: C sim != QONNX")
+        np.testing.assert_array_equal(q, ref, err_msg=f"{name} graph {i}: QONNX != exact")
+        np.testing.assert_array_equal(b, ref, err_msg=f"{name} graph {i}: Brevitas != exact")
+        np.testing.assert_array_equal(c[: p.e_real], ref, err_msg=f"{name} graph {i}: C sim")
         n_edges += p.e_real
     assert n_edges > 10 * N_GRAPHS
     # not a trivial agreement: the outputs vary
