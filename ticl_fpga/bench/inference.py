@@ -147,48 +147,48 @@ def _measure(model, scripted, pyg, sizes, seconds: float, gpu: bool) -> dict[str
     return result
 
 
+#: columns of the tables: header -> key path into a size's result, float format
+CPU_COLUMNS = {
+    "eager ev/s": (("eager", "events_per_s"), ".1f"),
+    "TS ev/s": (("torchscript", "events_per_s"), ".1f"),
+    "PyG ev/s": (("pyg_reference", "events_per_s"), ".1f"),
+    "TS/eager": (("torchscript_over_eager",), ".2f"),
+    "eager/PyG": (("eager_over_pyg",), ".2f"),
+}
+GPU_COLUMNS = {
+    "eager (ms)": (("eager", "median_ms"), ".3f"),
+    "TorchScript (ms)": (("torchscript", "median_ms"), ".3f"),
+}
+
+
+def _size_table(results: dict[str, Any], columns: dict[str, tuple[tuple[str, ...], str]]) -> str:
+    """One row per graph size: its name, N, E and each column's value."""
+    rows = []
+    for name, r in results.items():
+        row = [name, r["nodes"], r["edges"]]
+        for path, _ in columns.values():
+            value = r
+            for key in path:
+                value = value[key]
+            row.append(value)
+        rows.append(row)
+    fmts = ("", "", "", *(fmt for _, fmt in columns.values()))
+    return markdown_table(rows, ("size", "N", "E", *columns), floatfmt=fmts)
+
+
 def format_table(res: dict[str, Any]) -> str:
     """Markdown: a caption line, the CPU rates per graph size and the GPU latencies if measured."""
     parts = [
         f"{res['parameters']} parameters, {res['threads']} CPU threads, torch {res['torch']}; "
         "events/s from the median latency of one event per call.",
         "",
-        markdown_table(
-            [
-                (
-                    name,
-                    r["nodes"],
-                    r["edges"],
-                    r["eager"]["events_per_s"],
-                    r["torchscript"]["events_per_s"],
-                    r["pyg_reference"]["events_per_s"],
-                    r["torchscript_over_eager"],
-                    r["eager_over_pyg"],
-                )
-                for name, r in res["cpu_results"].items()
-            ],
-            ("size", "N", "E", "eager ev/s", "TS ev/s", "PyG ev/s", "TS/eager", "eager/PyG"),
-            floatfmt=("", "", "", ".1f", ".1f", ".1f", ".2f", ".2f"),
-        ),
+        _size_table(res["cpu_results"], CPU_COLUMNS),
     ]
     if res.get("gpu_results"):
         parts += [
             "",
             f"GPU {res['gpu']}, median latency:",
             "",
-            markdown_table(
-                [
-                    (
-                        name,
-                        r["nodes"],
-                        r["edges"],
-                        r["eager"]["median_ms"],
-                        r["torchscript"]["median_ms"],
-                    )
-                    for name, r in res["gpu_results"].items()
-                ],
-                ("size", "N", "E", "eager (ms)", "TorchScript (ms)"),
-                floatfmt=".3f",
-            ),
+            _size_table(res["gpu_results"], GPU_COLUMNS),
         ]
     return "\n".join(parts)
