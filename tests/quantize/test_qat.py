@@ -138,3 +138,27 @@ def test_distillation_weight_validated():
     with pytest.raises(ConfigError, match="distill_weight"):
         with_distillation(load_recipe("w6a6"), 1.5)
     assert with_distillation(load_recipe("w6a6"), None, 2.0).distill_temperature == 2.0
+
+
+def test_working_point_focus_centres_each_edge_on_its_cut():
+    import math
+
+    from torch_geometric.data import Data
+
+    from ticl_fpga.quantize.qat import distillation_loss, working_point_logits
+
+    # edges: energies max(10, 20) = 20 GeV (cut 0.5 -> logit 0), max(10, 60) = 60 GeV (0.8 -> ln 4)
+    g = Data(
+        edge_index=torch.tensor([[0, 0], [2, 1]]), node_energy=torch.tensor([10.0, 60.0, 20.0])
+    )
+    c = working_point_logits(g)
+    assert torch.allclose(c, torch.tensor([0.0, math.log(4.0)]))
+    # shifting student and teacher by the cut gives the plain loss of the shifted logits
+    kl = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
+    s, t = c.clone(), c + math.log(3.0)
+    assert float(distillation_loss(s, t, offset=c)) == pytest.approx(kl, rel=1e-6)
+    # small T: the soft targets become the teacher's decisions; a student on the same side of
+    # the cut costs little, one across it costs a lot
+    same = distillation_loss(c + 2.0, c + 1.0, temperature=0.25, offset=c)
+    across = distillation_loss(c - 1.0, c + 1.0, temperature=0.25, offset=c)
+    assert float(across) > 10 * float(same)

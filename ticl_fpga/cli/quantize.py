@@ -31,6 +31,11 @@ def _qat_options(p: argparse.ArgumentParser) -> None:
         "(default: the recipe's distill_weight)",
     )
     g.add_argument("--distill-temperature", type=float, help="distillation temperature (recipe)")
+    g.add_argument(
+        "--distill-focus",
+        choices=("scores", "working_point"),
+        help="distil the scores, or centre each edge on its working-point cut (recipe)",
+    )
 
 
 def _prune_options(p: argparse.ArgumentParser) -> None:
@@ -208,7 +213,9 @@ def _recipe(args: argparse.Namespace, name):
     from ticl_fpga.quantize.recipe import load_recipe
 
     recipe = name if not isinstance(name, str) else load_recipe(name)
-    return with_distillation(recipe, args.distill_weight, args.distill_temperature)
+    return with_distillation(
+        recipe, args.distill_weight, args.distill_temperature, args.distill_focus
+    )
 
 
 def _splits(path: str) -> tuple[list, list]:

@@ -79,21 +79,26 @@ def distillation_loss(
     teacher_logits: torch.Tensor,
     *,
     temperature: float = 1.0,
+    offset: torch.Tensor | float | None = None,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Binary knowledge distillation: ``T^2 KL(sigmoid(t / T) || sigmoid(s / T))`` per edge.
+    """Binary knowledge distillation: ``T^2 KL(sigmoid((t - c) / T) || sigmoid((s - c) / T))``.
 
     The teacher's (float model's) scores are soft targets; the loss is zero exactly when the
     student's scores equal them, whatever the labels.  ``T^2`` keeps the gradient scale independent
-    of the temperature (Hinton et al. 2015).  Computed stably from logits as soft-target BCE minus
-    the teacher's own entropy.
+    of the temperature (Hinton et al. 2015).  ``offset`` ``c`` (default 0; a number or one per
+    edge) centres the comparison on a decision threshold in logit units: with the working point's
+    thresholds and ``T < 1`` the soft targets approach the teacher's accept/reject decisions and
+    the loss concentrates on edges near the cut.  Computed stably from logits as soft-target BCE
+    minus the teacher's own entropy.
     """
     t = float(temperature)
     if t <= 0:
         raise ConfigError(f"distillation temperature must be > 0, not {temperature}")
-    teacher = teacher_logits.detach().to(student_logits.dtype) / t
+    c = 0.0 if offset is None else offset
+    teacher = (teacher_logits.detach().to(student_logits.dtype) - c) / t
     soft = torch.sigmoid(teacher)
-    bce = F.binary_cross_entropy_with_logits(student_logits / t, soft, reduction="none")
+    bce = F.binary_cross_entropy_with_logits((student_logits - c) / t, soft, reduction="none")
     entropy = F.binary_cross_entropy_with_logits(teacher, soft, reduction="none")
     kl = (bce - entropy).clamp_min(0.0) * t * t
     if reduction == "mean":
@@ -111,6 +116,7 @@ def qat_loss(
     config: QATConfig,
     distill_weight: float = 0.0,
     temperature: float = 1.0,
+    offset: torch.Tensor | float | None = None,
 ) -> torch.Tensor:
     """``(1 - w) focal(logits, labels) + w distillation(logits, teacher)``; plain focal when w = 0."""
     from ticl_fpga.train.focal_loss import focal_loss
@@ -119,16 +125,44 @@ def qat_loss(
     focal = focal_loss(logits, labels, alpha=config.alpha, gamma=config.gamma)
     if w <= 0.0 or teacher_logits is None:
         return focal
-    distill = distillation_loss(logits, teacher_logits, temperature=temperature)
+    distill = distillation_loss(logits, teacher_logits, temperature=temperature, offset=offset)
     return (1.0 - w) * focal + w * distill
 
 
-def distill_settings(model: nn.Module, teacher: nn.Module | None) -> tuple[float, float]:
-    """``(weight, temperature)`` of the model's recipe; weight 0 without a teacher or a recipe."""
+def distill_settings(model: nn.Module, teacher: nn.Module | None) -> tuple[float, float, str]:
+    """``(weight, temperature, focus)`` of the model's recipe; weight 0 without a teacher."""
     recipe = model_recipe(model)
     if recipe is None or teacher is None:
-        return 0.0, 1.0
-    return float(recipe.distill_weight), float(recipe.distill_temperature)
+        return 0.0, 1.0, "scores"
+    return (
+        float(recipe.distill_weight),
+        float(recipe.distill_temperature),
+        str(getattr(recipe, "distill_focus", "scores")),
+    )
+
+
+def working_point_logits(batch) -> torch.Tensor:
+    """Per-edge logit of the seed working point's cut (0.5 below 50 GeV, 0.8 above).
+
+    The edge energy is the larger ``node_energy`` of its two tracksters, as in
+    :func:`ticl_fpga.evaluate.metrics.working_point`.
+    """
+    import inspect
+
+    from ticl_fpga.evaluate.metrics import working_point
+
+    defaults = {
+        k: v.default
+        for k, v in inspect.signature(working_point).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    }
+    low, high, split = defaults["low"], defaults["high"], defaults["energy_split"]
+    energy = batch.node_energy
+    ei = batch.edge_index
+    e = torch.maximum(energy[ei[0]], energy[ei[1]])
+    lo = float(np.log(low / (1 - low)))
+    hi = float(np.log(high / (1 - high)))
+    return torch.where(e < split, torch.full_like(e, lo), torch.full_like(e, hi))
 
 
 def train_epochs(
@@ -154,14 +188,20 @@ def train_epochs(
     epochs = config.epochs if epochs is None else epochs
     if epochs == 0 or not graphs:
         return []
-    rw, rt = distill_settings(model, teacher)
+    rw, rt, focus = distill_settings(model, teacher)
     w = rw if distill_weight is None else float(distill_weight)
     temp = rt if temperature is None else float(temperature)
     if w > 0 and teacher is None:
         raise ConfigError(f"distill_weight {w} needs the float model as teacher")
     if teacher is not None and w > 0:
         teacher = teacher.to(config.device).eval()
-        log.info("%s: distillation from the float model, weight %.3g, T %.3g", desc, w, temp)
+        log.info(
+            "%s: distillation from the float model, weight %.3g, T %.3g, focus %s",
+            desc,
+            w,
+            temp,
+            focus,
+        )
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     model.to(config.device).train()
@@ -174,12 +214,20 @@ def train_epochs(
         for batch in tqdm(loader, desc=f"{desc} {epoch + 1}/{epochs}", leave=False, disable=None):
             batch = batch.to(config.device)
             logits = model(batch.x, batch.edge_index, batch.edge_attr)
-            t_logits = None
+            t_logits, offset = None, None
             if w > 0:
                 with torch.no_grad():
                     t_logits = teacher(batch.x, batch.edge_index, batch.edge_attr)
+                    if focus == "working_point":
+                        offset = working_point_logits(batch).to(logits.dtype)
             loss = qat_loss(
-                logits, batch.y, t_logits, config=config, distill_weight=w, temperature=temp
+                logits,
+                batch.y,
+                t_logits,
+                config=config,
+                distill_weight=w,
+                temperature=temp,
+                offset=offset,
             )
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -422,12 +470,19 @@ def _plain(obj: Any) -> Any:
 
 
 def with_distillation(
-    recipe: Recipe, weight: float | None = None, temperature: float | None = None
+    recipe: Recipe,
+    weight: float | None = None,
+    temperature: float | None = None,
+    focus: str | None = None,
 ) -> Recipe:
-    """``recipe`` with its distillation weight/temperature replaced (None: keep the recipe's)."""
+    """``recipe`` with its distillation weight/temperature/focus replaced (None: keep)."""
     upd = {
         k: v
-        for k, v in (("distill_weight", weight), ("distill_temperature", temperature))
+        for k, v in (
+            ("distill_weight", weight),
+            ("distill_temperature", temperature),
+            ("distill_focus", focus),
+        )
         if v is not None
     }
     if not upd:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -86,6 +87,11 @@ class Recipe(StrictModel):
         description="QAT/pruning loss = (1 - w) focal + w distillation from the float scores",
     )
     distill_temperature: float = Field(1.0, gt=0.0, description="distillation temperature")
+    distill_focus: Literal["scores", "working_point"] = Field(
+        "scores",
+        description="distil the scores (centred at logit 0) or centre each edge on its working-"
+        "point cut (ticl_fpga.quantize.qat.distillation_loss offset)",
+    )
 
     def validate_for(self, spec: GNNSpec, source: str = "<recipe>") -> None:
         """Reject unknown layers and accumulators that float32 (Brevitas/QONNX) cannot hold exactly."""
