@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, help="torch threads per process")
     p.add_argument(
-        "--no-resume", action="store_true", help="ignore existing checkpoints in RUN_DIR"
+        "--no-resume",
+        action="store_true",
+        help="start over: remove RUN_DIR's earlier checkpoints, logs and model",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
