@@ -1,4 +1,4 @@
-"""BOPs (Hawks et al. 2021), non-zero weights and the first-order FPGA estimate."""
+"""BOPs (Hawks et al. 2021), non-zero weights and the measured-cost FPGA model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.quantize.cost import (
     layer_bops,
+    layer_resources,
     model_cost,
-    multiplier_cost,
     reference_bops,
 )
 from ticl_fpga.quantize.recipe import load_recipe
@@ -43,13 +43,70 @@ def test_quantization_and_pruning_lower_bops():
     pruned = model_cost(SPEC, recipe, n_nodes=10, n_edges=30, nonzero=half)
     assert ref > dense["bops_per_graph"] > pruned["bops_per_graph"]
     assert pruned["nonzero_weights"] == sum(half.values())
-    assert pruned["fpga"]["per_edge"]["multipliers"] + pruned["fpga"]["per_node"][
-        "multipliers"
-    ] == sum(half.values())
+    f = pruned["fpga"]
+    assert f["per_edge"]["nonzero_weights"] + f["per_node"]["nonzero_weights"] == sum(half.values())
+    # measured-cost model: fewer weights and fewer bits cost fewer LUTs; DA uses no DSP
+    assert 0 < f["lut"] < dense["fpga"]["lut"]
+    assert f["lut"] == f["per_edge"]["lut"] + f["per_node"]["lut"]
+    assert f["dsp"] == 0 and "Yosys" in f["source"]
 
 
-def test_multiplier_rule():
-    assert multiplier_cost(4, 4) == (0, 8)  # 8-bit product: LUTs
-    assert multiplier_cost(6, 6) == (1, 0)  # 12-bit product: one DSP
-    assert multiplier_cost(8, 4, dsp_min_product_bits=12) == (0, 16)
-    assert multiplier_cost(32, 32)[0] == 4  # wide operands cascade DSPs
+def test_layer_resources_follow_the_fit():
+    from ticl_fpga.rtl.cost_model import coefficients
+
+    k = coefficients()["coefficients"]
+    r = layer_resources(64, 32, 409, 6, 6)  # dense 64 -> 32, 80 % sparse, 6 bits
+    ops_width = 409 * (6 + 1) / 3 * (6 + 6 + 6)
+    assert r["lut"] == pytest.approx(k["lut_per_op_bit"] * ops_width)
+    assert r["dsp"] == 0  # the retired rule said 403 DSP for this layer
+    assert layer_resources(64, 32, 0, 6, 6)["lut"] == 0
+    assert layer_resources(64, 32, 2048, 16, 16)["lut"] > 10 * r["lut"]
+
+
+def test_fit_error_is_stated_and_small():
+    from ticl_fpga.rtl.cost_model import coefficients
+
+    c = coefficients()
+    assert len(c["points"]) >= 4 and len(c["errors"]) == len(c["points"])
+    assert c["lut_rms_rel_err"] < 0.25
+    assert all(p["dsp"] == 0 for p in c["points"])
+
+
+def test_lut_ratio_vs_16bit_dense():
+    import torch
+
+    from ticl_fpga.model.gnn import build_float_model
+    from ticl_fpga.quantize.cost import cost_of_model
+
+    model = build_float_model(SPEC)
+    with torch.no_grad():
+        for name in SPEC.linear_shapes():
+            w = model.get_submodule(name).weight
+            w[w.abs() < w.abs().median()] = 0.0
+    cost = cost_of_model(model, load_recipe("w6a6"), n_nodes=10, n_edges=30)
+    assert cost["reference_fpga"]["lut"] > cost["fpga"]["lut"] > 0
+    assert cost["lut_ratio_vs_16bit_dense"] == pytest.approx(
+        cost["reference_fpga"]["lut"] / cost["fpga"]["lut"]
+    )
+
+
+def test_resource_targets_parse_and_check():
+    from ticl_fpga.errors import ConfigError
+    from ticl_fpga.quantize.prune import parse_target, parse_targets
+
+    t = parse_target("lut<=200000")
+    assert (t.metric, t.maximum, t.stops_search) == ("lut", 200000.0, False)
+    assert t.passes(150000.0, 0.0) and not t.passes(250000.0, 0.0)
+    assert parse_target(" DSP <= 0 ").passes(0.0, 0.0)
+    with pytest.raises(ConfigError, match="not a number"):
+        parse_target("ff<=lots")
+    both = parse_targets(["auc-1%", "lut<=5e4"])
+    assert [c.metric for c in both.constraints] == ["auc", "lut"]
+
+
+def test_resource_column_comes_from_the_cost_model():
+    from ticl_fpga.quantize.prune import _row_extras
+
+    cost = model_cost(SPEC, load_recipe("w6a6"), n_nodes=10, n_edges=30)
+    extra = _row_extras(None, {"fpga": cost["fpga"]})
+    assert extra["lut"] == cost["fpga"]["lut"] > 0 and extra["dsp"] == 0

@@ -9,18 +9,18 @@ weight width ``b_w``, input width ``b_a`` and pruned fraction ``f_p`` costs
 per evaluation.  A GNN runs every node-type layer (``GNNSpec.linear_kind == "node"``) once per
 node and every edge-type layer once per edge, so the per-graph cost multiplies by ``N`` or ``E``.
 
-The FPGA estimate is deliberately first order (fully unrolled layers, reuse factor 1, as in the
-hls4ml ``Latency`` strategy), per processed edge and per processed node:
+The FPGA columns are the **measured-cost model** of ``ticl_fpga.rtl.cost_model``: per dense layer,
+LUT / FF / DSP as a function of its non-zero weights and bit widths, fitted on Yosys
+``synth_xilinx`` runs of this model's layers written as da4ml distributed-arithmetic adder graphs
+(the RTL backend), with its error against those syntheses in ``cost_model.yaml``.  DA uses no
+multipliers (0 DSP); a pruned weight costs nothing.  The totals (``fpga["lut"]`` ...) are the dense
+layers of one datapath lane (edge parallelism 1); gather/scatter and memories depend on the graph
+capacity and are measured by ``ticl-fpga bench`` (firmware table), not here.
 
-* one multiplier per non-zero weight (zero weights are removed by the HLS compiler);
-* a multiplier whose product ``b_a + b_w`` is wider than ``dsp_min_product_bits`` (default 10)
-  maps to a DSP slice (one DSP48 per product up to 18 x 27 bits, more for wider operands),
-  otherwise to LUTs, about ``ceil(b_a * b_w / 2)`` LUT6 per multiplier;
-* the adder tree of each output neuron costs about one LUT per accumulator bit per addition
-  (``nnz - 1`` additions per neuron, accumulator ``b_a + b_w + ceil(log2(n))`` bits).
-
-These rules neglect routing, control and the aggregation/gather logic; they rank configurations,
-they do not replace a synthesis report.
+The earlier first-order rule (one DSP per multiplier above 10 product bits) predicted 403 DSP for a
+dense 64 -> 32 layer that measured 0 DSP as distributed arithmetic; it is retired.  BOPs stay as the
+literature's number; the reduction that counts is ``lut_ratio_vs_16bit_dense``: the modelled LUTs
+of the same architecture at 16 bits, dense, over this model's.
 """
 
 from __future__ import annotations
@@ -36,8 +36,13 @@ from ticl_fpga.quantize.recipe import Recipe
 
 #: Bit width used for float32 layers in BOPs (the formula needs a number).
 FLOAT_BITS = 32
-#: Reference of the "BOPs at least 20x below 16-bit dense" target.
+#: Bits of the reference model (same architecture, dense) that reductions are quoted against.
 REFERENCE_BITS = 16
+#: What the ``fpga`` numbers are.
+FPGA_SOURCE = (
+    "dense layers, one lane: measured-cost model fitted on Yosys synth_xilinx runs of da4ml "
+    "adder graphs (ticl_fpga/rtl/cost_model.yaml); graph layers not included"
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,9 @@ class LayerCost:
     nonzero_weights: int
     bops: float  # per evaluation
     runs: int  # evaluations per graph
-    dsp: int  # per evaluation unit (one edge or one node)
-    lut: int
+    lut: float  # one instance of the layer (measured-cost model)
+    ff: float
+    dsp: float
 
     @property
     def bops_per_graph(self) -> float:
@@ -68,13 +74,13 @@ def layer_bops(fan_out: int, fan_in: int, pruned_fraction: float, b_a: int, b_w:
     return float(m * n * ((1.0 - pruned_fraction) * b_a * b_w + b_a + b_w + math.log2(n)))
 
 
-def multiplier_cost(b_a: int, b_w: int, *, dsp_min_product_bits: int = 10) -> tuple[int, int]:
-    """(DSPs, LUTs) of one constant-weight multiplier under the documented first-order rule."""
-    if b_a + b_w > dsp_min_product_bits:
-        # A DSP48E2 multiplies 27 x 18 bits; wider operands need cascaded slices.
-        wide, narrow = max(b_a, b_w), min(b_a, b_w)
-        return math.ceil(wide / 27) * math.ceil(narrow / 18), 0
-    return 0, math.ceil(b_a * b_w / 2)
+def layer_resources(
+    fan_in: int, fan_out: int, nonzero: int, b_a: int, b_w: int
+) -> dict[str, float]:
+    """LUT / FF / DSP of one instance of a dense layer (measured-cost model, see module doc)."""
+    from ticl_fpga.rtl.cost_model import LayerShape, predict
+
+    return predict(LayerShape(fan_in, fan_out, int(nonzero), int(b_w), int(b_a)))
 
 
 def layer_cost(
@@ -87,13 +93,10 @@ def layer_cost(
     b_w: int,
     nonzero: int,
     runs: int,
-    dsp_min_product_bits: int = 10,
 ) -> LayerCost:
     total = fan_in * fan_out
     f_p = 1.0 - nonzero / total
-    dsp1, lut1 = multiplier_cost(b_a, b_w, dsp_min_product_bits=dsp_min_product_bits)
-    acc_bits = b_a + b_w + math.ceil(math.log2(max(fan_in, 2)))
-    additions = max(nonzero - fan_out, 0)  # (nnz per neuron - 1) summed over neurons, + bias
+    res = layer_resources(fan_in, fan_out, nonzero, b_a, b_w)
     return LayerCost(
         name=name,
         kind=kind,
@@ -105,8 +108,9 @@ def layer_cost(
         nonzero_weights=nonzero,
         bops=layer_bops(fan_out, fan_in, f_p, b_a, b_w),
         runs=runs,
-        dsp=nonzero * dsp1,
-        lut=nonzero * lut1 + additions * acc_bits,
+        lut=res["lut"],
+        ff=res["ff"],
+        dsp=res["dsp"],
     )
 
 
@@ -134,7 +138,6 @@ def model_cost(
     n_edges: float,
     nonzero: dict[str, int] | None = None,
     bits: int | None = None,
-    dsp_min_product_bits: int = 10,
 ) -> dict:
     """Cost summary of a model described by ``spec`` + ``recipe`` (+ its non-zero weight counts).
 
@@ -157,7 +160,6 @@ def model_cost(
                 b_w=b_w,
                 nonzero=nnz,
                 runs=1,
-                dsp_min_product_bits=dsp_min_product_bits,
             )
         )
     per = {"node": n_nodes, "edge": n_edges}
@@ -165,9 +167,10 @@ def model_cost(
     nnz_total = sum(c.nonzero_weights for c in layers)
     fpga = {
         kind: {
-            "dsp": sum(c.dsp for c in layers if c.kind == kind),
-            "lut": sum(c.lut for c in layers if c.kind == kind),
-            "multipliers": sum(c.nonzero_weights for c in layers if c.kind == kind),
+            "lut": round(sum(c.lut for c in layers if c.kind == kind)),
+            "ff": round(sum(c.ff for c in layers if c.kind == kind)),
+            "dsp": round(sum(c.dsp for c in layers if c.kind == kind)),
+            "nonzero_weights": sum(c.nonzero_weights for c in layers if c.kind == kind),
         }
         for kind in ("edge", "node")
     }
@@ -180,7 +183,12 @@ def model_cost(
         "weights": int(total_w),
         "nonzero_weights": int(nnz_total),
         "sparsity": float(1.0 - nnz_total / total_w),
-        "fpga": {"per_edge": fpga["edge"], "per_node": fpga["node"]},
+        "fpga": {
+            "per_edge": fpga["edge"],
+            "per_node": fpga["node"],
+            **{r: fpga["edge"][r] + fpga["node"][r] for r in ("lut", "ff", "dsp")},
+            "source": FPGA_SOURCE,
+        },
         "layers": [asdict(c) for c in layers],
     }
 
@@ -191,9 +199,8 @@ def cost_of_model(
     *,
     n_nodes: float,
     n_edges: float,
-    dsp_min_product_bits: int = 10,
 ) -> dict:
-    """:func:`model_cost` of a concrete model, with the 16-bit dense reference and the BOPs ratio."""
+    """:func:`model_cost` of a concrete model, with the 16-bit dense reference (BOPs and LUTs)."""
     spec: GNNSpec = model.spec
     out = model_cost(
         spec,
@@ -201,11 +208,15 @@ def cost_of_model(
         n_nodes=n_nodes,
         n_edges=n_edges,
         nonzero=nonzero_weights(model, spec),
-        dsp_min_product_bits=dsp_min_product_bits,
     )
-    ref = reference_bops(spec, n_nodes=n_nodes, n_edges=n_edges)
-    out["reference_bops_per_graph"] = ref
-    out["bops_ratio_vs_16bit_dense"] = ref / out["bops_per_graph"] if out["bops_per_graph"] else 0.0
+    ref = model_cost(spec, None, n_nodes=n_nodes, n_edges=n_edges, bits=REFERENCE_BITS)
+    out["reference_bops_per_graph"] = float(ref["bops_per_graph"])
+    out["bops_ratio_vs_16bit_dense"] = (
+        ref["bops_per_graph"] / out["bops_per_graph"] if out["bops_per_graph"] else 0.0
+    )
+    out["reference_fpga"] = {r: ref["fpga"][r] for r in ("lut", "ff", "dsp")}
+    lut = out["fpga"]["lut"]
+    out["lut_ratio_vs_16bit_dense"] = ref["fpga"]["lut"] / lut if lut else 0.0
     return out
 
 
@@ -223,3 +234,42 @@ def mean_graph_size(graphs) -> tuple[float, float]:
     n = sum(int(g.num_nodes) for g in graphs) / len(graphs)
     e = sum(int(g.edge_index.size(1)) for g in graphs) / len(graphs)
     return float(n), float(e)
+
+
+# --------------------------------------------------------------------------- resource targets
+
+#: ``--target`` kinds for resource bounds: ``lut<=200000``, ``ff<=...``, ``dsp<=...``.
+RESOURCE_KINDS = ("lut", "ff", "dsp")
+
+
+def register_resource_targets() -> None:
+    """Register ``lut<=N`` / ``ff<=N`` / ``dsp<=N`` as pruning/scan targets (measured-cost model).
+
+    The bound applies to ``fpga[<resource>]`` of each validation row: the dense layers of one lane
+    (see the module doc).  Sparsity helps a resource bound, so a failing step does not stop the
+    search (``AtMost.stops_search`` is False); the selected model is the sparsest step meeting all.
+    """
+    import re
+
+    from ticl_fpga.errors import ConfigError
+    from ticl_fpga.quantize.prune import AtMost, register_target_kind
+
+    for res in RESOURCE_KINDS:
+        pattern = re.compile(rf"\s*{res}\s*<=\s*(\S+)\s*", re.I)
+
+        def parse(text: str, base, _res=res, _pat=pattern):
+            m = _pat.fullmatch(text)
+            if not m:
+                return None
+            try:
+                value = float(m[1])
+            except ValueError:
+                raise ConfigError(f"--target '{text}': '{m[1]}' is not a number") from None
+            if value < 0:
+                raise ConfigError(f"--target '{text}': a resource bound must be >= 0")
+            return AtMost(_res, value)
+
+        def column(model, row, _res=res):
+            return {_res: float(row.get("fpga", {}).get(_res, float("nan")))}
+
+        register_target_kind(res, parse, syntax=f"{res}<=N", row_metrics=column)

@@ -465,6 +465,7 @@ def _step_row(model, val, targets, graph_size, step: int, ref_scores=None, **ext
         **metrics,
         "bops_per_graph": cost["bops_per_graph"],
         "bops_ratio_vs_16bit_dense": cost["bops_ratio_vs_16bit_dense"],
+        "lut_ratio_vs_16bit_dense": cost["lut_ratio_vs_16bit_dense"],
         "nonzero_weights": cost["nonzero_weights"],
         "fpga": cost["fpga"],
         **extra,
@@ -625,3 +626,9 @@ def quantize_and_prune(
 def unregister_target_kind(name: str) -> None:
     """Remove a registered kind (tests, plug-ins that reload)."""
     _KINDS[:] = [k for k in _KINDS if k.name != name]
+
+
+# resource bounds (lut<=N, ff<=N, dsp<=N) from the measured-cost model (quantize/cost.py)
+from ticl_fpga.quantize.cost import register_resource_targets  # noqa: E402
+
+register_resource_targets()

@@ -39,24 +39,26 @@ COLUMNS = (
     ("bops_per_graph", "BOPs/graph", "{:.3g}"),
     ("bops_ratio_vs_16bit_dense", "16b-dense/BOPs", "{:.1f}"),
     ("nonzero_weights", "non-zero w", "{}"),
-    ("dsp_per_edge", "DSP/edge", "{}"),
-    ("lut_per_edge", "LUT/edge", "{}"),
-    ("dsp_per_node", "DSP/node", "{}"),
-    ("lut_per_node", "LUT/node", "{}"),
+    ("lut", "LUT", "{:.0f}"),
+    ("ff", "FF", "{:.0f}"),
+    ("dsp", "DSP", "{:.0f}"),
+    ("lut_ratio_vs_16bit_dense", "16b-dense/LUT", "{:.1f}"),
     ("passed", "target", "{}"),
     ("pareto", "Pareto", "{}"),
 )
 
 
-def pareto_front(rows: list[dict[str, Any]], metric: str) -> list[bool]:
-    """True for rows not dominated in (lower ``bops_per_graph``, higher ``metric``)."""
+def pareto_front(
+    rows: list[dict[str, Any]], metric: str, cost: str = "bops_per_graph"
+) -> list[bool]:
+    """True for rows not dominated in (lower ``cost``, higher ``metric``); the scan uses LUTs."""
     flags = []
     for r in rows:
         dominated = any(
             o is not r
-            and o["bops_per_graph"] <= r["bops_per_graph"]
+            and o[cost] <= r[cost]
             and o[metric] >= r[metric]
-            and (o["bops_per_graph"] < r["bops_per_graph"] or o[metric] > r[metric])
+            and (o[cost] < r[cost] or o[metric] > r[metric])
             for o in rows
         )
         flags.append(not dominated)
@@ -73,6 +75,9 @@ def _flat(row: dict[str, Any], recipe: str, bits: str) -> dict[str, Any]:
         lut_per_edge=fpga.get("per_edge", {}).get("lut"),
         dsp_per_node=fpga.get("per_node", {}).get("dsp"),
         lut_per_node=fpga.get("per_node", {}).get("lut"),
+        lut=fpga.get("lut"),
+        ff=fpga.get("ff"),
+        dsp=fpga.get("dsp"),
     )
     return out
 
@@ -122,6 +127,7 @@ def run_scan(
                 "bops_ratio_vs_16bit_dense": float_cost["bops_ratio_vs_16bit_dense"],
                 "nonzero_weights": float_cost["nonzero_weights"],
                 "fpga": float_cost["fpga"],
+                "lut_ratio_vs_16bit_dense": float_cost["lut_ratio_vs_16bit_dense"],
                 "passed": None,
             },
             "float",
@@ -146,13 +152,19 @@ def run_scan(
             "model_dir": None if model_dir is None else str(model_dir.relative_to(out_dir)),
             "metrics": result.metrics,
         }
-    for row, flag in zip(rows, pareto_front(rows, metric), strict=True):
+    for row, flag in zip(rows, pareto_front(rows, metric, cost="lut"), strict=True):
         row["pareto"] = flag
     doc = {
         "metric": metric,
         "purity_level": purity,
         "graph_size": {"n_nodes": n_nodes, "n_edges": n_edges},
         "reference_bops_per_graph": float_cost["reference_bops_per_graph"],
+        "reference_lut": float_cost["reference_fpga"]["lut"],
+        "lut_limits": [
+            float(c.maximum)
+            for c in targets.constraints
+            if getattr(c, "metric", None) == "lut" and hasattr(c, "maximum")
+        ],
         "rows": rows,
         "selected": selected,
         "prune_config": config.model_dump(),
@@ -194,7 +206,10 @@ def markdown_table(doc: dict[str, Any]) -> str:
         f"Target metric: `{doc['metric']}` (purity level {doc['purity_level']}); BOPs per graph at "
         f"N = {doc['graph_size']['n_nodes']:.1f} nodes, E = {doc['graph_size']['n_edges']:.1f} edges "
         f"(Hawks et al. 2021); 16-bit dense reference {doc['reference_bops_per_graph']:.3g} BOPs.",
-        "FPGA columns: first-order estimate per processed edge / node (see `ticl_fpga.quantize.cost`).",
+        "LUT / FF / DSP: dense layers of one lane, from the measured-cost model fitted on Yosys "
+        "synth_xilinx runs of the da4ml adder graphs (`ticl_fpga/rtl/cost_model.yaml`, error stated "
+        "there); 16b-dense/LUT: the same architecture at 16 bits, dense, over this row.  Pareto "
+        "front: lower LUT, higher target metric.",
         "",
         "| " + " | ".join(c[1] for c in COLUMNS) + " |",
         "|" + "|".join("---" for _ in COLUMNS) + "|",
@@ -210,7 +225,7 @@ def markdown_table(doc: dict[str, Any]) -> str:
 
 
 def plot_scan(doc: dict[str, Any], path: str | Path) -> Path:
-    """Metric vs BOPs per graph, one colour per recipe, Pareto front as a line (matplotlib Agg)."""
+    """Metric vs modelled LUTs, one colour per recipe, Pareto front as a line (matplotlib Agg)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -222,16 +237,16 @@ def plot_scan(doc: dict[str, Any], path: str | Path) -> Path:
     for r in doc["rows"]:
         by_recipe.setdefault(r["recipe"], []).append(r)
     for name, rows in by_recipe.items():
-        xs = [r["bops_per_graph"] for r in rows]
+        xs = [r["lut"] for r in rows]
         ys = [r[metric] for r in rows]
         ax.plot(xs, ys, "o-" if len(rows) > 1 else "s", label=name, alpha=0.8)
         for r in rows:
             if r.get("passed") is False:
-                ax.plot(r["bops_per_graph"], r[metric], "x", color="k")
-    front = sorted((r for r in doc["rows"] if r.get("pareto")), key=lambda r: r["bops_per_graph"])
+                ax.plot(r["lut"], r[metric], "x", color="k")
+    front = sorted((r for r in doc["rows"] if r.get("pareto")), key=lambda r: r["lut"])
     if front:
         ax.step(
-            [r["bops_per_graph"] for r in front],
+            [r["lut"] for r in front],
             [r[metric] for r in front],
             where="post",
             color="k",
@@ -239,15 +254,13 @@ def plot_scan(doc: dict[str, Any], path: str | Path) -> Path:
             ls="--",
             label="Pareto front",
         )
-    ax.axvline(
-        doc["reference_bops_per_graph"] / 20,
-        color="grey",
-        lw=0.8,
-        ls=":",
-        label="16-bit dense / 20",
-    )
+    ref = doc.get("reference_lut")
+    if ref:
+        ax.axvline(ref, color="grey", lw=0.8, ls=":", label="16-bit dense")
+    for lim in doc.get("lut_limits", []):
+        ax.axvline(lim, color="r", lw=0.8, ls="-.", label=f"LUT <= {lim:g}")
     ax.set_xscale("log")
-    ax.set_xlabel("BOPs per graph")
+    ax.set_xlabel("LUT (dense layers, one lane; Yosys-fitted model)")
     ax.set_ylabel(metric.replace("_", " "))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

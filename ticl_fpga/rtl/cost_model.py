@@ -190,13 +190,13 @@ def dense_unit(
 
 
 def point_shape(p: FitPoint, codes: np.ndarray) -> LayerShape:
+    """The model's features of a fit point: from nnz and bits only (what prune/scan know)."""
     return LayerShape(
         fan_in=p.fan_in,
         fan_out=p.fan_out,
         nonzero=int(np.count_nonzero(codes)),
         weight_bits=p.weight_bits,
         input_bits=p.input_bits,
-        digits=csd_digits(codes),
     )
 
 
@@ -210,9 +210,10 @@ def fit_points(
     """Synthesise every fit point (cached); returns one row per point (features + measured)."""
     from ticl_fpga.rtl.synth import synthesize_units
 
-    units, shapes = [], []
+    units, shapes, all_codes = [], [], []
     for p in points:
         codes = trained_like_weights(p.fan_in, p.fan_out, p.weight_bits, p.sparsity, p.seed)
+        all_codes.append(codes)
         units.append(
             dense_unit(
                 p.name,
@@ -227,7 +228,7 @@ def fit_points(
         units, jobs=jobs, cache_dir=cache_dir, timeout=timeout, order="given"
     )
     rows = []
-    for p, s, r in zip(points, shapes, results, strict=True):
+    for p, s, r, codes in zip(points, shapes, results, all_codes, strict=True):
         rows.append(
             {
                 "name": p.name,
@@ -237,7 +238,7 @@ def fit_points(
                 "input_bits": p.input_bits,
                 "sparsity": p.sparsity,
                 "nonzero": s.nonzero,
-                "digits": s.digits,
+                "csd_digits": csd_digits(codes),
                 "ops_x_width": s.ops * s.width,
                 "io_bits": s.io_bits,
                 "lut": r.resources["lut"],
@@ -271,7 +272,7 @@ def fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     errs = []
     for r in rows:
         shape = LayerShape(
-            r["fan_in"], r["fan_out"], r["nonzero"], r["weight_bits"], r["input_bits"], r["digits"]
+            r["fan_in"], r["fan_out"], r["nonzero"], r["weight_bits"], r["input_bits"]
         )
         pr = predict(shape, doc)
         errs.append(

