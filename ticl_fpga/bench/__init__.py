@@ -1,5 +1,10 @@
 """Benchmarks: speed and size of every stage, written to ``benchmarks/`` as JSON + markdown.
 
-One module per stage (``data``, ``training``, ``inference``, ``quantized``, ``compiler``), each a
-function returning a dict; :mod:`ticl_fpga.bench.report` runs them and writes the tables.
+One module per stage (``data``, ``training``, ``inference``, ``compiler``; the quantized model and
+the FPGA/float agreement come from ``quantize.benchmark`` and ``compare.benchmark``), each a
+function returning a dict; :mod:`ticl_fpga.bench.run` runs them and
+:mod:`ticl_fpga.bench.report` writes the tables.
 """
+
+#: the stages ``ticl-fpga bench --stages`` knows, in the order they run
+STAGES = ("data", "training", "inference", "quantized", "compiler", "agreement")

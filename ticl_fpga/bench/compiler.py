@@ -8,9 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from ticl_fpga.compile.build import HlsBuildConfig, build_hls
 from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.compile.predict import hls_predict
+from ticl_fpga.compile.to_qonnx import export_qonnx, quantize_inputs
 from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES
+from ticl_fpga.model.spec import GNNSpec
+from ticl_fpga.quantize.qmodel import build_quant_model
+from ticl_fpga.quantize.recipe import load_recipe
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +31,6 @@ def compiler_benchmark(
     qmodel=None,
 ) -> dict[str, Any]:
     """Time the default model (or ``qmodel``) through export, conversion, compile and C simulation."""
-    import torch
-
-    from ticl_fpga.compile.build import HlsBuildConfig, build_hls
-    from ticl_fpga.compile.predict import hls_predict
-    from ticl_fpga.compile.to_qonnx import export_qonnx, quantize_inputs
-    from ticl_fpga.model.spec import GNNSpec
-    from ticl_fpga.quantize.qmodel import build_quant_model
-    from ticl_fpga.quantize.recipe import load_recipe
-
     work = Path(work)
     cap = capacity or Capacity()
     n_max, e_max = cap.n_max, cap.e_max

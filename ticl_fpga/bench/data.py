@@ -15,6 +15,10 @@ from typing import Any
 
 import psutil
 
+from ticl_fpga.data.dataset import BuildConfig, build_dataset, load_dataset
+from ticl_fpga.data.ntuple import iter_events
+from ticl_fpga.data.synthetic import GeneratorConfig, generate
+
 log = logging.getLogger(__name__)
 
 
@@ -78,8 +82,6 @@ class PeakMemory(threading.Thread):
 
 def measure_build(root: str | Path, out: str | Path, workers: int) -> dict[str, Any]:
     """Build ``root`` into ``out`` on ``workers`` processes: seconds and peak memory (MB)."""
-    from ticl_fpga.data.dataset import BuildConfig, build_dataset
-
     t0 = time.perf_counter()
     with PeakMemory() as peak:
         build_dataset([root], out, BuildConfig(workers=workers))
@@ -107,10 +109,6 @@ def data_benchmark(
     work: str | Path, *, n_events: int = 1000, pileup: int = 200, workers: int = 2
 ) -> dict[str, Any]:
     """Generate ``n_events`` at ``pileup``, read them back with uproot, build graphs on ``workers``."""
-    from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.data.ntuple import iter_events
-    from ticl_fpga.data.synthetic import GeneratorConfig, generate
-
     work = Path(work)
     root = work / f"bench_pu{pileup}_{n_events}.root"
     t0 = time.perf_counter()

@@ -18,7 +18,12 @@ from typing import Any
 import torch
 
 from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES
+from ticl_fpga.export.torchscript import script_model
+from ticl_fpga.model.gnn import build_float_model
+from ticl_fpga.model.pyg_reference import from_gnn
+from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.tables import markdown_table
+from ticl_fpga.train.fit import load_trained_model
 
 #: Graph sizes per event (both endcaps), (nodes, edges): the mean sizes that
 #: ``ticl-fpga data build`` reports for the synthetic close-by gun at PU 0 and PU 200.
@@ -73,14 +78,7 @@ def run_inference_benchmark(
     ``run_dir``: a trained run (default: an untrained model of the default spec with the
     dataset's node and edge features; speed does not depend on the weights).
     """
-    from ticl_fpga.export.torchscript import script_model
-    from ticl_fpga.model.gnn import build_float_model
-    from ticl_fpga.model.pyg_reference import from_gnn
-    from ticl_fpga.model.spec import GNNSpec
-
     if run_dir is not None:
-        from ticl_fpga.train.fit import load_trained_model
-
         model = load_trained_model(run_dir)
     else:
         spec = GNNSpec(node_dim=len(NODE_FEATURES), edge_dim=len(EDGE_FEATURES))

@@ -6,16 +6,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import lightning as L
+
+from ticl_fpga.data.dataset import load_dataset
+from ticl_fpga.train.config import load_train_config
+from ticl_fpga.train.fit import fit
+
 
 def training_benchmark(
     dataset_dir: str | Path, work: str | Path, *, config: str = "default", epochs: int = 2
 ) -> dict[str, Any]:
     """Train ``epochs`` epochs of ``config`` on ``dataset_dir`` and time each training epoch."""
-    import lightning as L
-
-    from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.train.config import load_train_config
-    from ticl_fpga.train.fit import fit
 
     class EpochTimer(L.Callback):
         def __init__(self) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ticl_fpga.bench.report import STAGES
+from ticl_fpga.bench import STAGES
 
 
 def register(sub) -> None:
@@ -26,7 +26,8 @@ def register(sub) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ticl_fpga.bench.report import run_benchmarks, summary_table
+    from ticl_fpga.bench.report import summary_table
+    from ticl_fpga.bench.run import run_benchmarks
     from ticl_fpga.errors import ConfigError
 
     stages = tuple(s for s in args.stages.split(",") if s)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ticl_fpga.errors import InputError
+from ticl_fpga.evaluate.metrics import roc_auc
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,6 @@ class GeometricLinker:
 
     def fit(self, graphs: Sequence[Any]) -> GeometricLinker:
         """Choose the widths (ROC AUC) and the cut (Youden's J) on training graphs; returns self."""
-        from ticl_fpga.evaluate.metrics import roc_auc
-
         ea = [g.edge_attr.numpy() for g in graphs if g.edge_index.size(1)]
         if not ea:
             raise InputError("training split", "no candidate edges to fit the baseline on")

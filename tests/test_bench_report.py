@@ -1,0 +1,50 @@
+"""The benchmark writers: known result dicts give known table rows and README text."""
+
+from __future__ import annotations
+
+from ticl_fpga.bench.report import README_END, README_START, markdown, summary_table, update_readme
+
+DATA = {
+    "pileup": 200,
+    "read_events_per_s": 1969.4,
+    "build_events_per_s_1workers": 78.2,
+    "build_events_per_s_2workers": 146.0,
+    "peak_rss_parent_mb_2workers": 834.2,
+    "peak_uss_worker_mb_2workers": 96.6,
+    "peak_total_mb_2workers": 1027.9,
+}
+
+
+def _row(table: str, start: str) -> list[str]:
+    (line,) = [ln for ln in table.splitlines() if ln.startswith(f"| {start}")]
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_summary_rows_of_the_data_stage():
+    table = summary_table({"data": DATA})
+    assert table.splitlines()[0].split("|")[1].strip() == "measurement"
+    assert _row(table, "ntuple reading")[1:] == ["1.97e+03", ""]
+    assert _row(table, "graph building, 2 processes")[1:] == ["146", "uses both cores"]
+    assert _row(table, "graph building peak memory")[1:] == ["834 / 97 / 1028", "bounded"]
+
+
+def test_missing_numbers_are_dashes():
+    data = {k: v for k, v in DATA.items() if k != "peak_uss_worker_mb_2workers"}
+    assert _row(summary_table({"data": data}), "graph building peak memory")[1] == "834 / – / 1028"
+
+
+def test_markdown_header_and_readme_update(tmp_path):
+    res = {
+        "quick": True,
+        "total_seconds": 12.4,
+        "machine": {"cpu": "x86_64", "threads": 2},
+        "provenance": {"git": "abc123"},
+        "data": DATA,
+    }
+    md = markdown(res)
+    assert md.startswith("# ticl-fpga benchmarks\n")
+    assert "(quick run, 12 s) on x86_64 with 2 torch threads; code abc123." in md
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nend\n")
+    update_readme(readme, "| new |")
+    assert readme.read_text() == f"intro\n{README_START}\n| new |\n{README_END}\nend\n"

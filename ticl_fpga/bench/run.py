@@ -1,0 +1,125 @@
+"""Run the benchmark stages and write their results (``ticl-fpga bench``).
+
+Each stage is one function in its own module returning a dict; :mod:`ticl_fpga.bench.report`
+writes the JSON, the markdown and the README table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ticl_fpga.bench import STAGES
+from ticl_fpga.bench.compiler import compiler_benchmark
+from ticl_fpga.bench.data import data_benchmark
+from ticl_fpga.bench.inference import run_inference_benchmark
+from ticl_fpga.bench.report import markdown, summary_table, update_readme
+from ticl_fpga.bench.training import training_benchmark
+from ticl_fpga.compare.benchmark import agreement_benchmark
+from ticl_fpga.config import provenance
+from ticl_fpga.data.dataset import load_dataset
+from ticl_fpga.data.synthetic import tiny_dataset
+from ticl_fpga.io import write_json, write_text
+from ticl_fpga.quantize.benchmark import quantization_benchmark
+from ticl_fpga.quantize.prune import PruneConfig
+from ticl_fpga.quantize.qat import QATConfig
+from ticl_fpga.train.config import load_train_config
+from ticl_fpga.train.fit import fit
+
+log = logging.getLogger(__name__)
+
+
+def run_benchmarks(
+    out_dir: str | Path,
+    *,
+    quick: bool = False,
+    work: str | Path | None = None,
+    stages: tuple[str, ...] = STAGES,
+    readme: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark stages; write JSON + markdown into ``out_dir`` (and the README table)."""
+    out_dir = Path(out_dir)
+    work = Path(work) if work else out_dir / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    res: dict[str, Any] = {
+        "quick": quick,
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "provenance": provenance(),
+    }
+    t_all = time.perf_counter()
+    n_train_events = 200 if quick else 2000
+    ds = None
+    if {"training", "quantized", "agreement"} & set(stages):
+        ds = tiny_dataset(work, n_events=n_train_events, pileup=0, seed=11)
+    if "data" in stages:
+        res["data"] = data_benchmark(work, n_events=200 if quick else 10_000, pileup=200)
+    if "training" in stages:
+        res["training"] = training_benchmark(ds, work, config="default", epochs=2)
+    if "inference" in stages:
+        res["inference"] = run_inference_benchmark(seconds=0.5 if quick else 3.0)
+    if "quantized" in stages:
+        res["quantized"] = _quantized(ds, work, quick)
+    if "compiler" in stages:
+        res["compiler"] = compiler_benchmark(work, n_graphs=20 if quick else 100)
+    if "agreement" in stages:
+        res["agreement"] = _agreement(ds, work, quick)
+    res["total_seconds"] = time.perf_counter() - t_all
+    previous = out_dir / "results.json"
+    if set(stages) != set(STAGES) and previous.exists():
+        # a partial run updates its stages and keeps the others' numbers (with their provenance)
+        old = json.loads(previous.read_text())
+        res = {
+            **old,
+            **{k: v for k, v in res.items() if k in stages},
+            "updated": list(stages),
+            "provenance_of_update": res["provenance"],
+        }
+        res["total_seconds"] = old.get("total_seconds", 0)
+    write_json(out_dir / "results.json", res)
+    md = markdown(res)
+    write_text(out_dir / "results.md", md)
+    if readme is not None:
+        update_readme(readme, summary_table(res))
+    return res
+
+
+def _quantized(ds, work: Path, quick: bool) -> dict[str, Any]:
+    cfg = load_train_config("quick" if quick else "default")
+    cfg.progress_bar = False
+    run = fit(ds, cfg, work / ("bench_float_quick" if quick else "bench_float"))
+    d = load_dataset(ds)
+    return quantization_benchmark(
+        run,
+        d.split("train"),
+        d.split("val"),
+        d.split("test"),
+        recipe="w6a6",
+        qat=QATConfig(epochs=2 if quick else 4),
+        prune=PruneConfig(finetune_epochs=1 if quick else 2) if quick else None,
+        out_dir=work / "bench_quant",
+    )
+
+
+def _agreement(ds, work: Path, quick: bool) -> dict[str, Any]:
+    """FPGA vs float decisions, default recipe with and without distillation (issue 16)."""
+    cfg = load_train_config("quick" if quick else "default")
+    cfg.progress_bar = False
+    run = fit(ds, cfg, work / ("bench_float_quick" if quick else "bench_float"))
+    return agreement_benchmark(
+        run,
+        ds,
+        work / "bench_agreement",
+        qat_epochs=1 if quick else 3,
+        finetune_epochs=1 if quick else 2,
+        schedule=(0.5, 0.8) if quick else None,
+    )
