@@ -17,7 +17,8 @@ def _seed_param_count(F: int, Fe: int, H: int = 64, He: int = 32, niters: int = 
     n = lin(F, H) + lin(H, H) + lin(Fe, He) + lin(He, He)
     n += 2 * (lin(He, He) + lin(He, 1))  # attention_direct / attention_reverse
     n += niters * (lin(2 * H, 2 * H) + lin(2 * H, H) + lin(H, H))  # EdgeConv + skip
-    n += lin(2 * H + Fe + He, H) + lin(H, 1)
+    n += lin(2 * H + Fe + He, H) + lin(H, H)  # edge network (embedding)
+    n += lin(H, H) + lin(H, 1)  # output network
     return n
 
 

@@ -1,8 +1,11 @@
 """The seed's architecture, ``GNN_TrackLinkingNet``, as a reference model (``ticl-fpga train --model seed``).
 
 Re-implemented from ``tracksterLinker/GNN/TrackLinkingNet.py`` and ``EdgeConvBlock.py`` of
-cms-patatrack/TICL-GNN-Trackster-Linking (configuration of the seed's README: ``hidden_dim=64``,
-``edge_hidden_dim=32``, ``niters=4``, ``weighted_aggr=True``, ``dropout=0.3``):
+cms-patatrack/TICL-GNN-Trackster-Linking (repository head dda9819; the network file last changed
+in 6c6ea98, 2025-11-03) with the configuration of the seed's README: ``hidden_dim=64``,
+``edge_hidden_dim=32``, ``niters=4``, ``weighted_aggr=True``, ``dropout=0.3``.  With the same
+weights and identity scalers it gives the seed's ``run()`` output to float precision (checked
+against the seed's own code while writing this module):
 
 * node input network ``Linear(F, 64) - LeakyReLU - Dropout - Linear(64, 64) - LeakyReLU``; edge
   input network the same with 32;
@@ -14,7 +17,9 @@ cms-patatrack/TICL-GNN-Trackster-Linking (configuration of the seed's README: ``
   (``p1 = [0 * N, src, dst]``, ``p2 = [0 * N, dst, src]``); the seed's "self" entries use index 0
   for every node (``torch.zeros(N)``, not ``arange``), which we keep as it is;
 * edge network on ``[h_src, h_dst, edge embedding, scaled edge features]``:
-  ``Linear(2*64 + Fe + 32, 64) - LeakyReLU - Dropout - Linear(64, 1)``.
+  ``Linear(2*64 + Fe + 32, 64) - LeakyReLU - Dropout - Linear(64, 64) - LeakyReLU`` (the
+  embedding its contrastive loss uses), then the output network ``Linear(64, 64) - LeakyReLU -
+  Linear(64, 1)``.
 
 Differences, so it plugs into this package's training, evaluation and export: ``forward`` takes
 ``edge_index [2, E]`` (row 0 = inner/source) and returns **logits** (the seed ends with a
@@ -106,8 +111,10 @@ class SeedTrackLinkingNet(nn.Module):
             nn.Linear(2 * H + spec.edge_dim + He, H),
             nn.LeakyReLU(),
             nn.Dropout(spec.dropout),
-            nn.Linear(H, 1),
+            nn.Linear(H, H),
+            nn.LeakyReLU(),
         )
+        self.outputnetwork = nn.Sequential(nn.Linear(H, H), nn.LeakyReLU(), nn.Linear(H, 1))
         for m in self.modules():  # the seed's weight_init
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
@@ -136,7 +143,7 @@ class SeedTrackLinkingNet(nn.Module):
         for conv in self.graphconvs:
             h = conv(h, p1, p2, alpha)
         z = torch.cat([h[src], h[dst], e, ef], dim=1)
-        return self.edgenetwork(z).squeeze(1)
+        return self.outputnetwork(self.edgenetwork(z)).squeeze(1)
 
     @torch.no_grad()
     def scores(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
