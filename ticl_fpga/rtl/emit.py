@@ -530,7 +530,7 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
         if ten.domain == NODE:
             w = ten.feats * ten.width
             gl = top.gather_ports.get(name, [])
-            np_ = max(1, len(gl))
+            np_ = max(1, len(gl) * d.p)
             idx = top.gather_idx.get(name, [])
             idx_bus = "{" + ", ".join(reversed(idx)) + "}" if idx else f"{IW}'d0"
             gout = f"g_{n}"
