@@ -150,7 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # a bad option (one line, already printed) or --help
+    except SystemExit as exc:  # a bad option: one line, already printed; --help exits as usual
+        if not exc.code:
+            raise
         return exc.code if isinstance(exc.code, int) else 2
     setup_logging(-1 if args.quiet else args.verbose)
     handler = getattr(args, "handler", None)
