@@ -132,3 +132,34 @@ def test_bias_link_survives_deepcopy(float_model, splits):
         assert torch.equal(
             qmodel(g.x, g.edge_index, g.edge_attr), twin(g.x, g.edge_index, g.edge_attr)
         )
+
+
+def test_quantize_check_reports_bits_and_refuses_wide_scatter(tmp_path, capsys):
+    """``quantize check`` runs the bit-width analysis at the capacity: OK line with the widest
+    tensor, and exit 2 with the layer and bits named when a scatter sum exceeds float32."""
+    import numpy as np
+
+    from ticl_fpga.cli import main
+    from ticl_fpga.quantize.qat import save_quant_model
+
+    recipe = Recipe(
+        name="wide_edges",
+        default=LayerBits(weight_bits=4, bias_bits=8, act_bits=6),
+        layers={"edge_mlp.*": LayerBits(act_bits=16), "head_hidden": LayerBits(weight_bits=2)},
+    )
+    spec = GNNSpec(node_dim=6, edge_dim=4, niters=1, node_hidden=8, edge_hidden=4, head_hidden=4)
+    model = build_quant_model(spec, recipe)
+    rng = np.random.default_rng(0)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            x = torch.as_tensor(rng.normal(size=(20, 6)), dtype=torch.float32)
+            ea = torch.as_tensor(rng.normal(size=(60, 4)), dtype=torch.float32)
+            model(x, torch.as_tensor(rng.integers(0, 20, size=(2, 60))), ea)
+    model.eval()
+    run = save_quant_model(model, tmp_path / "run", recipe=recipe)
+    assert main(["-q", "quantize", "check", str(run), "--n-max", "16", "--e-max", "64"]) == 0
+    assert "widest exact tensor" in capsys.readouterr().out
+    assert main(["-q", "quantize", "check", str(run), "--n-max", "16", "--e-max", "1024"]) == 2
+    err = capsys.readouterr().err
+    assert "aggr.0" in err and "26 magnitude bits" in err
