@@ -37,9 +37,6 @@ class StrictModel(BaseModel):
             loc = ".".join(str(p) for p in err["loc"]) or "<root>"
             raise ConfigError(f"{source} [{loc}]: {err['msg']}") from None
 
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
     def save(self, path: str | Path, **extra: Any) -> Path:
         """Save as YAML with provenance (git hash, package version) so a run can be replayed."""
         doc = {"provenance": provenance(), **extra, "config": self.model_dump(mode="json")}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,14 +52,6 @@ class EdgeArrays:
     max_energy: np.ndarray  # [E_total] larger raw energy of the two end tracksters (GeV)
     event: np.ndarray  # [E_total] index of the graph in the list
 
-    def save(self, path: str | Path) -> Path:
-        from ticl_fpga.io import atomic_path
-
-        with atomic_path(path, suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, **self.__dict__)
-        return Path(path)
-
 
 def edge_arrays(graphs: Sequence[Any], scores: Sequence[np.ndarray]) -> EdgeArrays:
     """Flatten per-graph scores with the truth and the working-point energy of every edge."""
@@ -72,7 +63,7 @@ def edge_arrays(graphs: Sequence[Any], scores: Sequence[np.ndarray]) -> EdgeArra
         sc = np.asarray(sc, dtype=np.float64).reshape(-1)
         if sc.shape[0] != n_e:
             raise ValueError(f"graph {i}: {n_e} edges but {sc.shape[0]} scores")
-        energy = g.node_energy.numpy() if hasattr(g, "node_energy") else g.x[:, 0].numpy()
+        energy = g.node_energy.numpy()  # raw energies (every dataset graph carries them)
         ei = g.edge_index.numpy()
         s.append(sc)
         y.append(g.y.numpy().astype(bool))

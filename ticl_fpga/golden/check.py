@@ -21,8 +21,6 @@ from ticl_fpga.golden.vectors import GoldenVectors, brevitas_logits
 
 log = logging.getLogger(__name__)
 
-PATHS = ("brevitas", "qonnx", "csim")
-
 
 # --------------------------------------------------------------------------- layer names
 

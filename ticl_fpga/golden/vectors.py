@@ -34,7 +34,6 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 FILES = ("model.onnx", "quant_state.npz", "graphs.npz")
 REGENERATE = "ticl-fpga golden regenerate"
-EDGE_CASES = ("no_edges", "one_node", "isolated", "full", "saturate")
 
 
 class GoldenError(TiclFpgaError):

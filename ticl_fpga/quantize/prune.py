@@ -133,13 +133,6 @@ def sparsity(model: nn.Module) -> float:
     return zeros / total if total else 0.0
 
 
-def layer_sparsity(model: nn.Module) -> dict[str, float]:
-    return {
-        name: float((effective_weight(model.get_submodule(name)) == 0).float().mean())
-        for name in model.spec.linear_shapes()
-    }
-
-
 def prune_to(model: nn.Module, target: float) -> float:
     """Globally L1-prune more weights so that ``target`` of all linear weights are masked.
 
