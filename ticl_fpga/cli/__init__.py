@@ -17,7 +17,7 @@ from ticl_fpga import __version__
 from ticl_fpga.errors import Terminated, TiclFpgaError
 from ticl_fpga.runtime import configure_threads
 
-#: Verb modules in pipeline order; a module that does not exist yet is skipped.
+#: Verb modules in pipeline order.
 VERB_MODULES = (
     "data",
     "train",
@@ -132,13 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in VERB_MODULES:
-        try:
-            module = importlib.import_module(f"ticl_fpga.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"ticl_fpga.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"ticl_fpga.cli.{name}").register(sub)
     return parser
 
 
