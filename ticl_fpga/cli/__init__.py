@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads",
         dest="torch_threads",
+        metavar="N",
         type=positive_int,
         help="torch CPU threads (default: $TICL_FPGA_THREADS, else the free cores)",
     )
