@@ -193,3 +193,29 @@ def test_golden_case_bit_exact_in_verilator(vectors, tmp_path):
     assert (tmp_path / "out" / "report.md").read_text().count("Bit-exact") == 1
     man = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert man["edge_parallelism"] == 2 and man["stages"][1]["lanes"] == 2
+
+
+def test_cli_bad_input_is_one_line_exit_2(vectors, tmp_path, capsys):
+    from ticl_fpga.cli import main
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not a model")
+    assert main(["rtl", "build", str(bad), "--out", str(tmp_path / "o1")]) == 2
+    assert (
+        main(
+            [
+                "rtl",
+                "build",
+                str(vectors.qonnx_path),
+                "--out",
+                str(tmp_path / "o2"),
+                "--edge-parallelism",
+                "3",
+                "--no-csim",
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "not a QONNX model" in err[0] and "divide e_max" in err[1]
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()

@@ -43,27 +43,35 @@ def register(sub) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    import tempfile
+
     from ticl_fpga.compile.to_qonnx import load_qonnx
     from ticl_fpga.errors import InputError
-    from ticl_fpga.rtl.build import check_graphs_from, rtl_build
+    from ticl_fpga.io import check_output
+    from ticl_fpga.rtl.build import KIND, check_graphs_from, rtl_build
 
+    check_output(args.out, kind=KIND, inputs=[args.qonnx, args.dataset], folder=True)
+    if args.edge_parallelism < 1:
+        raise InputError("--edge-parallelism", f"{args.edge_parallelism} must be >= 1")
+    source = str(args.qonnx)
     if args.qonnx.is_dir():
         from ticl_fpga.compile.capacity import Capacity
         from ticl_fpga.compile.to_qonnx import export_qonnx
         from ticl_fpga.quantize.qat import load_quant_model
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        qonnx_path = args.out / "gnn.qonnx.onnx"
-        export_qonnx(
-            load_quant_model(args.qonnx), Capacity(n_max=args.n_max, e_max=args.e_max), qonnx_path
-        )
-        source = str(args.qonnx)
-        args.qonnx = qonnx_path
-    else:
-        source = str(args.qonnx)
-    if not args.qonnx.is_file():
+        with tempfile.TemporaryDirectory() as tmp:
+            model = export_qonnx(
+                load_quant_model(args.qonnx),
+                Capacity(n_max=args.n_max, e_max=args.e_max),
+                Path(tmp) / "gnn.qonnx.onnx",
+            )
+    elif not args.qonnx.is_file():
         raise InputError(args.qonnx, "no such QONNX model")
-    model = load_qonnx(args.qonnx)
+    else:
+        try:
+            model = load_qonnx(args.qonnx)
+        except Exception as exc:  # noqa: BLE001 - protobuf/onnx errors: not a model file
+            raise InputError(args.qonnx, f"not a QONNX model ({type(exc).__name__})") from None
     graphs = None
     if args.dataset is not None:
         from ticl_fpga.data.dataset import load_dataset

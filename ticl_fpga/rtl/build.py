@@ -2,6 +2,7 @@
 
 Output folder::
 
+    gnn.qonnx.onnx  the QONNX model the Verilog implements
     rtl/            gnn_top.v, layers/dense_*.v (da4ml), lib/*.v (hls/verilog, da4ml primitives), files.f
     manifest.json   modules, layers (kind, stage, lanes, widths, parameters), memories, stages, ports
     sim/            Verilator testbench and binary (obj_dir/tb), the last simulation's vectors
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 MANIFEST = "manifest.json"
+#: Output-folder kind (ticl_fpga.io marker): a rebuild replaces only its own earlier output.
+KIND = "rtl-build"
 
 
 @dataclass
@@ -137,17 +140,35 @@ def rtl_build(
 
     Returns the report (``report.json``); ``report["ok"]`` is False if any output differs.
     """
+    from ticl_fpga.compile.to_qonnx import load_qonnx
+    from ticl_fpga.io import atomic_path
+
+    model = load_qonnx(qonnx_model)
+    with atomic_path(Path(out_dir), kind=KIND) as tmp:
+        tmp.mkdir()
+        report = _build_into(
+            model,
+            tmp,
+            edge_parallelism=edge_parallelism,
+            checks=checks,
+            csim=csim,
+            jobs=jobs,
+            cutoff=cutoff,
+            source=source,
+        )
+    return report
+
+
+def _build_into(model, out_dir: Path, *, edge_parallelism, checks, csim, jobs, cutoff, source):
     from ticl_fpga.compile.reference import ExactGraph
-    from ticl_fpga.compile.to_qonnx import execute_qonnx, load_qonnx, model_metadata
+    from ticl_fpga.compile.to_qonnx import execute_qonnx, model_metadata
     from ticl_fpga.rtl.emit import emit_design
     from ticl_fpga.rtl.graph import build_design
     from ticl_fpga.rtl.sim import build_sim, run_sim
 
     t_start = time.perf_counter()
-    model = load_qonnx(qonnx_model)
     capacity, _ = model_metadata(model)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(str(out_dir / "gnn.qonnx.onnx"))
     design = build_design(model, edge_parallelism)
     emitted = emit_design(design, out_dir / "rtl", cutoff=cutoff)
     manifest = make_manifest(design, emitted, capacity, source)
