@@ -109,10 +109,23 @@ def test_compare_models_report(setup, tiny_ds, tmp_path):
     assert not list(tmp_path.glob(".cmp*")), "no temporary output left behind"
 
     # the float module gives the same scores as its TorchScript export
+    # (and checking bits on 2 windows only changes nothing in the scores)
     s2 = compare_models(
-        fmodel, qmodel, qonnx_path, hls_model, tiny_ds, "val", tmp_path / "c2", max_events=8
+        fmodel,
+        qmodel,
+        qonnx_path,
+        hls_model,
+        tiny_ds,
+        "val",
+        tmp_path / "c2",
+        max_events=8,
+        bit_check=2,
     )
     assert s2["score_difference_fpga_vs_float"]["rms"] == pytest.approx(d["rms"], abs=1e-6)
+    assert s2["bit_checked_windows"] == 2 < s["bit_checked_windows"]
+    assert s2["decisions"]["working_point"]["agreement"] == pytest.approx(
+        s["decisions"]["working_point"]["agreement"]
+    )
 
 
 @pytest.mark.slow

@@ -61,6 +61,12 @@ def register(sub) -> None:
     p.add_argument(
         "--confidence", type=unit_interval, default=0.95, help="confidence level of the intervals"
     )
+    p.add_argument(
+        "--bit-check",
+        type=positive_int,
+        help="check Brevitas == QONNX == C simulation on the first N windows only (default: all; "
+        "the C simulation scores every window either way)",
+    )
     p.set_defaults(handler=_compare)
 
 
@@ -131,6 +137,7 @@ def _compare(args: argparse.Namespace) -> int:
                 progress=True,
                 confidence=args.confidence,
                 interval=args.interval,
+                bit_check=args.bit_check,
             )
         except BitMismatchError as exc:
             sys.stderr.write(f"ticl-fpga: error: {exc}\n")

@@ -38,11 +38,13 @@ def agreement_benchmark(
     n_max: int = 64,
     e_max: int = 256,
     seed: int = 0,
+    bit_check: int | None = 64,
 ) -> dict[str, Any]:
     """One row per distillation weight (default: 0 and the recipe's ``distill_weight``).
 
     ``targets`` are prune targets (:func:`ticl_fpga.quantize.prune.parse_targets`).  Models,
-    QONNX files and hls4ml projects go under ``work``.  Returns a JSON-serialisable dict.
+    QONNX files and hls4ml projects go under ``work``.  ``bit_check`` windows per variant are also
+    run through Brevitas and QONNX (bit exactness; None: all).  Returns a JSON-serialisable dict.
     """
     from ticl_fpga.compare.compare import compare_models
     from ticl_fpga.compile.build import HlsBuildConfig, build_hls
@@ -88,7 +90,14 @@ def agreement_benchmark(
             qonnx, HlsBuildConfig(capacity=capacity, synth=False), work / f"hls_{tag}"
         )
         cmp = compare_models(
-            fmodel, qmodel, qonnx, hls_model, dataset_dir, split, work / f"compare_{tag}"
+            fmodel,
+            qmodel,
+            qonnx,
+            hls_model,
+            dataset_dir,
+            split,
+            work / f"compare_{tag}",
+            bit_check=bit_check,
         )
         wp = cmp["decisions"]["working_point"]
         ev = cmp["events"]["seed_working_point"]
@@ -103,6 +112,7 @@ def agreement_benchmark(
                 "n_events": cmp["n_events"],
                 "n_edges": cmp["n_edges"],
                 "bit_exact": cmp["bit_exact"],
+                "bit_checked_windows": cmp["bit_checked_windows"],
                 "agreement": wp["agreement"],
                 "agreement_interval": wp["agreement_interval"],
                 "interval": cmp["interval"],

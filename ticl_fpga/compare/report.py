@@ -64,7 +64,9 @@ def format_markdown(s: dict[str, Any]) -> str:
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in s["bit_mismatches"].items()],
         "",
-        f"**{'bit exact' if s['bit_exact'] else 'NOT BIT EXACT'}**",
+        f"**{'bit exact' if s['bit_exact'] else 'NOT BIT EXACT'}** on "
+        f"{s.get('bit_checked_windows', s['windowing']['n_windows'])} of "
+        f"{s['windowing']['n_windows']} windows.",
         "",
         "## Score differences",
         "",
