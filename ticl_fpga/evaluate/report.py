@@ -93,7 +93,9 @@ def evaluate_run(
     except InputError as exc:  # e.g. the cmssw feature set has no (eta, phi) distance
         log.warning("no geometric baseline on these features: %s", exc)
         baseline = None
-    base = baseline.scores(graphs) if baseline is not None else [np.zeros(len(s)) for s in gnn]
+    base = (
+        baseline.scores(graphs) if baseline is not None else [np.full(len(s), np.nan) for s in gnn]
+    )
     eg, eb = edge_arrays(graphs, gnn), edge_arrays(graphs, base)
 
     edge = {
@@ -200,13 +202,19 @@ def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
         for k in ("gnn_wp", "baseline", "no_merge", "truth")
         if event.get(k) is not None
     }
+    has_base = event.get("baseline") is not None
+    curves = {"GNN": (eg.scores, eg.labels)}
+    if has_base:
+        curves["geometric baseline"] = (eb.scores, eb.labels)
+    base_plot = (
+        [plot_scores(eb.scores, eb.labels, out / "scores_baseline.png", title="Geometric baseline")]
+        if has_base
+        else []
+    )
     return [
-        plot_roc(
-            {"GNN": (eg.scores, eg.labels), "geometric baseline": (eb.scores, eb.labels)},
-            out / "roc.png",
-        ),
+        plot_roc(curves, out / "roc.png"),
         plot_scores(eg.scores, eg.labels, out / "scores.png", title="GNN"),
-        plot_scores(eb.scores, eb.labels, out / "scores_baseline.png", title="Geometric baseline"),
+        *base_plot,
         plot_binned(
             {k: v["efficiency_vs_energy"] for k, v in rows.items()},
             out / "efficiency_vs_energy.png",
@@ -255,7 +263,7 @@ def format_report(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {_f(r['auc'])} | {_f(r['cut'], 3)} | {_f(r['efficiency_at_cut'])} | "
             f"{_f(r['purity_at_cut'])} | {_f(r.get('efficiency_at_wp'))} | {_f(r.get('purity_at_wp'))} | "
-            f"{_f(r.get('efficiency_at_purity_0.9'))} |"
+            f"{_f(r.get('edge_efficiency_at_purity'))} |"
         )
     if summary["gnn_beats_baseline"] is None:
         lines += ["", "No geometric baseline: these edge features have no (eta, phi) distance.", ""]
