@@ -31,7 +31,8 @@ def agreement_benchmark(
     recipe: str = "w6a6",
     targets: tuple[str, ...] = ("edge_efficiency_at_purity-1%",),
     weights: dict[str, float] | None = None,
-    qat_epochs: int = 3,
+    qat_epochs: int = 6,
+    lr: float = 3e-4,
     finetune_epochs: int = 2,
     schedule: tuple[float, ...] | None = None,
     split: str = "test",
@@ -72,7 +73,7 @@ def agreement_benchmark(
     prune_cfg = PruneConfig(finetune_epochs=finetune_epochs)
     if schedule is not None:
         prune_cfg = PruneConfig(schedule=list(schedule), finetune_epochs=finetune_epochs)
-    qat = QATConfig(epochs=qat_epochs, seed=seed)
+    qat = QATConfig(epochs=qat_epochs, lr=lr, seed=seed)
     rows = []
     for label, w in weights.items():
         t0 = time.perf_counter()
@@ -157,6 +158,7 @@ def agreement_benchmark(
         "split": split,
         "targets": list(targets),
         "qat_epochs": qat_epochs,
+        "lr": lr,
         "finetune_epochs": finetune_epochs,
         "schedule": list(prune_cfg.schedule),
         "goals": TARGETS,
@@ -198,7 +200,8 @@ def markdown_section(res: dict[str, Any]) -> list[str]:
         "## FPGA vs float decisions (agreement)",
         "",
         f"Recipe {res['recipe']}, prune target {' and '.join(res['targets'])}, QAT "
-        f"{res['qat_epochs']} epochs, {res['finetune_epochs']} fine-tuning epochs per pruning step; "
+        f"{res['qat_epochs']} epochs (lr {res.get('lr', 1e-3):g}), {res['finetune_epochs']} "
+        "fine-tuning epochs per pruning step; "
         f"C simulation vs float model on every event of the `{res['split']}` split (lost edges "
         "count as rejected).  Agreement = edges accepted or rejected alike at the seed working "
         "point; binomial interval as stated.  Physics on the same events.",
