@@ -119,7 +119,7 @@ def _agreement(ds, work: Path, quick: bool) -> dict[str, Any]:
         run,
         ds,
         work / "bench_agreement",
-        qat_epochs=1 if quick else 3,
+        qat_epochs=1 if quick else 6,
         finetune_epochs=1 if quick else 2,
         schedule=(0.5, 0.8) if quick else None,
     )
