@@ -322,6 +322,8 @@ def _start_over(run_dir: Path) -> None:
     """Remove an earlier run's checkpoints, logs and model so a new run never mixes with them."""
     import shutil
 
+    if not (run_dir / CONFIG_FILE).is_file():
+        return  # no earlier run here (a new folder, or one given with --force): nothing of ours
     for name in (CHECKPOINT_DIR, "logs"):
         if (run_dir / name).is_dir():
             log.info("starting over: removing %s", run_dir / name)
