@@ -123,3 +123,18 @@ def test_missing_clusters_tree_is_a_clear_error(tmp_path):
         build_dataset(
             [tmp_path / "b.root"], tmp_path / "ds", BuildConfig(workers=1, feature_set="cmssw")
         )
+
+
+def test_ticlgraph_candidates_with_default_features(two_files):
+    """candidates.source: ticlgraph works with the default feature set: the producer's edges."""
+    base, a, _ = two_files
+    cfg = BuildConfig(workers=1, candidates={"source": "ticlgraph"})
+    ds, g = _by_event(build_dataset([a], base / "ds_default_graph", cfg))
+    assert len(ds.node_features) == 19 and len(ds.edge_features) == 10
+    import uproot
+
+    with uproot.open(a) as f:
+        outers = f["ticlDumper/graph"]["linked_outers"].array()
+    k = min(g)
+    n_graph = sum(len(x) for x in outers[k])
+    assert g[k].edge_index.shape[1] == n_graph  # every TICLGraph edge, none added

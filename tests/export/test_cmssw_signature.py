@@ -133,3 +133,17 @@ def test_cpp_libtorch_matches_python(exported, tmp_path):
         assert r["max_abs_diff"] < 1e-6, device
         assert "case 4 N=500 E=2500 shape=[2500,1]" in r["stdout"]
         assert all(np.isfinite(s).all() for s in r["cpp"])
+
+
+def test_cli_signature(cmssw_run, run_dir, tmp_path, capsys):
+    from ticl_fpga.cli import main
+
+    out = tmp_path / "cli.pt"
+    assert (
+        main(["export", "torchscript", str(cmssw_run), "-o", str(out), "--signature", "cmssw"]) == 0
+    )
+    assert load_torchscript(out)(*_graph(3, 2)).shape == (2, 1)
+    bad = tmp_path / "bad.pt"
+    code = main(["export", "torchscript", str(run_dir), "-o", str(bad), "--signature", "cmssw"])
+    assert code == 2 and not bad.exists()
+    assert "cmssw feature set" in capsys.readouterr().err
