@@ -72,5 +72,5 @@ def test_edge_summary_keys_and_values():
     assert s["n_edges"] == 6 and s["n_true"] == 4
     assert s["efficiency_at_cut"] == pytest.approx(0.5)
     assert s["purity_at_cut"] == pytest.approx(2 / 3)
-    assert s["efficiency_at_purity_0.75"] == pytest.approx(0.75)
+    assert s["edge_efficiency_at_purity"] == pytest.approx(0.75) and s["purity_level"] == 0.75
     assert s["auc"] == pytest.approx(5 / 8)

@@ -84,9 +84,8 @@ def edge_summary(
         "cut": float(cut),
         "efficiency_at_cut": eff,
         "purity_at_cut": pur,
-        f"efficiency_at_purity_{purity_target:g}": efficiency_at_purity(
-            scores, labels, purity_target
-        ),
+        "edge_efficiency_at_purity": efficiency_at_purity(scores, labels, purity_target),
+        "purity_level": float(purity_target),
     }
     if max_energy is not None:
         wp_eff, wp_pur = efficiency_purity(working_point(scores, max_energy), labels)

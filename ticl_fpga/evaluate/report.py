@@ -263,7 +263,7 @@ def format_report(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {_f(r['auc'])} | {_f(r['cut'], 3)} | {_f(r['efficiency_at_cut'])} | "
             f"{_f(r['purity_at_cut'])} | {_f(r.get('efficiency_at_wp'))} | {_f(r.get('purity_at_wp'))} | "
-            f"{_f(r.get('efficiency_at_purity_0.9'))} |"
+            f"{_f(r.get('edge_efficiency_at_purity'))} |"
         )
     if summary["gnn_beats_baseline"] is None:
         lines += ["", "No geometric baseline: these edge features have no (eta, phi) distance.", ""]
