@@ -190,6 +190,7 @@ def _build_into(model, out_dir: Path, *, edge_parallelism, checks, csim, jobs, c
     rtl = res.codes
 
     ref = ExactGraph(model)
+    hls_expected = None
     paths: dict[str, list[np.ndarray]] = {
         "exact QONNX reference": [
             _codes(ref.logits(*g), lsb_o, "exact logits") for g in checks.inputs
@@ -200,10 +201,14 @@ def _build_into(model, out_dir: Path, *, edge_parallelism, checks, csim, jobs, c
         ],
     }
     if csim:
+        from ticl_fpga.compile.build import HlsBuildConfig, build_hls
         from ticl_fpga.compile.capacity import PaddedGraph
-        from ticl_fpga.golden.check import build_csim, csim_logits
+        from ticl_fpga.golden.check import csim_logits
 
-        hls_model = build_csim(model, out_dir / "csim", trace=False)
+        p_hls = design.p if design.p & (design.p - 1) == 0 and design.p <= 64 else 1
+        cfg = HlsBuildConfig(capacity=capacity, edge_parallelism=p_hls, trace=False, synth=False)
+        hls_model = build_hls(model, cfg, out_dir / "csim")
+        hls_expected = _hls_expectation(out_dir / "csim", p_hls)
         padded = [PaddedGraph(x, ei, ea, x.shape[0], ei.shape[1]) for x, ei, ea in checks.inputs]
         paths["C simulation"] = [
             _codes(v, lsb_o, "C simulation logits") for v in csim_logits(hls_model, padded)
@@ -257,6 +262,7 @@ def _build_into(model, out_dir: Path, *, edge_parallelism, checks, csim, jobs, c
             "expected_interval": expected["interval"],
             "first_output": int((res.first_out - res.start).min()),
         },
+        "hls_expected": hls_expected,
         "stages": manifest["stages"],
         "timing_s": {
             "emit": round(t_emit - t_start, 2),
@@ -274,6 +280,20 @@ def _build_into(model, out_dir: Path, *, edge_parallelism, checks, csim, jobs, c
         report["cycles"]["interval_max"],
     )
     return report
+
+
+def _hls_expectation(project: Path, p: int) -> dict | None:
+    """The HLS project's expected cycles (``latency.json`` of :mod:`ticl_fpga.compile.latency`)."""
+    path = project / "latency.json"
+    if not path.is_file():
+        return None
+    total = json.loads(path.read_text()).get("total", {})
+    return {
+        "edge_parallelism": p,
+        "latency": total.get("latency_cycles"),
+        "interval": total.get("interval_cycles"),
+        "sequential": total.get("sequential_cycles"),
+    }
 
 
 def make_manifest(design, emitted, capacity, source: str) -> dict:
@@ -305,9 +325,16 @@ def make_manifest(design, emitted, capacity, source: str) -> dict:
                 "feats": ten.feats,
                 "width": ten.width,
                 "bits": rows * ten.feats * ten.width * (design.p if scatter else 1),
-                "kind": "scatter banks"
+                "kind": "scatter banks (one per lane)"
                 if scatter
-                else ("gather" if ten.gathered_by or ten.domain == "node" else "row memory"),
+                else ("node memory" if ten.domain == "node" else "edge memory"),
+                "module": (
+                    f"gnn_{design.layer(ten.producer).kind}"
+                    if scatter
+                    else "gnn_gather"
+                    if ten.domain == "node"
+                    else "gnn_row_mem"
+                ),
                 "gather_ports": len(ten.gathered_by) * design.p,
             }
         )
@@ -370,6 +397,18 @@ def report_md(report: dict, manifest: dict) -> str:
         f"{c['expected_interval']} |",
         f"| first output after the first input beat (cycles) | {c['first_output']} | |",
         "",
+    ]
+    h = report.get("hls_expected")
+    if h:
+        lines += [
+            f"The streaming hls4ml project at P = {h['edge_parallelism']} expects "
+            f"{h['latency']} cycles of latency and a new graph every {h['interval']} cycles "
+            f"(its layers overlap in a DATAFLOW region; {h['sequential']} cycles if they ran one "
+            "after another, as the RTL stages do); estimates from trip counts and pragma IIs "
+            "(`csim/latency.md`), not a measurement.",
+            "",
+        ]
+    lines += [
         "## Stages",
         "",
         "| stage | domain | lanes | rows issued | pipeline depth | cycles |",

@@ -286,7 +286,7 @@ def _emit_stages(top: _Top, d: Design, by_stage: dict[int, StageInfo]) -> None:
                 time = t0 + dr.latency
                 info.update(
                     module=dr.module,
-                    file=f"layers/{dr.module}.v",
+                    file=f"rtl/layers/{dr.module}.v",
                     latency=dr.latency,
                     in_feats=src.feats,
                     in_type=src.fixed.cpp(),

@@ -517,3 +517,102 @@ def write_report(doc: dict[str, Any], out_dir: str | Path, stem: str = "synth") 
         "json": write_json(out_dir / f"{stem}.json", doc),
         "md": write_text(out_dir / f"{stem}.md", markdown(doc)),
     }
+
+
+# --------------------------------------------------------------------------- RTL folders
+
+_INST_PARAM = re.compile(r"^[ \t]*(\w+)\s*#\((.*?)\)\s*(\w+)\s*\(", re.M | re.S)
+_INST_PLAIN = re.compile(r"^\s*(dense_\w+)\s+(\w+)\s*\(", re.M)
+_PARAM = re.compile(r"\.(\w+)\(\s*(-?\d+)\s*\)")
+
+
+def instances(top_text: str) -> list[tuple[str, dict[str, int]]]:
+    """(module, parameters) of every instance in a top written by ``rtl/emit.py``."""
+    out = []
+    for m in _INST_PARAM.finditer(top_text):
+        out.append((m[1], {k: int(v) for k, v in _PARAM.findall(m[2])}))
+    for m in _INST_PLAIN.finditer(top_text):
+        out.append((m[1], {}))
+    return out
+
+
+#: Modules synthesised on their own (large, parameterised by capacity); the rest of the top
+#: (small graph layers, delays, controller, wiring) is one "glue" unit with these as black boxes.
+BIG_MODULES = ("dense_", "gnn_gather", "gnn_scatter", "gnn_row_mem")
+
+
+def units_from_rtl(rtl_dir: str | Path, top: str = "gnn_top") -> list[SynthUnit]:
+    """The synthesis units of the top in ``rtl_dir`` (``rtl build``'s ``rtl/`` folder).
+
+    One unit per distinct (module, parameters) of the large modules (dense layers, gathers,
+    scatters, row memories), with its instance count, plus one ``glue`` unit: the top itself with
+    those modules as black boxes (small graph layers, delays, controller, counters, wiring).
+    Dense layers read their own file and da4ml's primitives; graph layers read every ``lib/``
+    module (elaborated lazily, ``-defer``).
+    """
+    rtl_dir = Path(rtl_dir)
+    top_file = rtl_dir / f"{top}.v"
+    if not top_file.exists():
+        raise RtlError(f"{top_file}: no such file (is {rtl_dir} an rtl build's rtl/ folder?)")
+    lib = {p.stem: p.read_text() for p in sorted((rtl_dir / "lib").glob("*.v"))}
+    layers = {p.stem: p.read_text() for p in sorted((rtl_dir / "layers").glob("*.v"))}
+    da = {k: v for k, v in lib.items() if k.startswith("da4ml_")}
+    graph_lib = {k: v for k, v in lib.items() if not k.startswith("da4ml_")}
+    top_text = top_file.read_text()
+    counts: dict[tuple[str, tuple], int] = {}
+    for module, params in instances(top_text):
+        if not module.startswith(BIG_MODULES):
+            continue
+        key = (module, tuple(sorted(params.items())))
+        counts[key] = counts.get(key, 0) + 1
+    units = []
+    for (module, params), n in counts.items():
+        if module.startswith("dense_"):
+            units.append(
+                SynthUnit(module, module, {**da, module: layers[module]}, count=n, kind="dense")
+            )
+        else:
+            label = module + "".join(f"_{k}{v}" for k, v in params)
+            units.append(
+                SynthUnit(label, module, graph_lib, params=dict(params), count=n, kind="graph")
+            )
+    big_lib = {k: v for k, v in graph_lib.items() if k.startswith(BIG_MODULES)}
+    small = {k: v for k, v in graph_lib.items() if k not in big_lib}
+    units.append(
+        SynthUnit(
+            "glue",
+            top,
+            {**small, top: top_text},
+            kind="glue",
+            lib={**big_lib, **layers},
+        )
+    )
+    return units
+
+
+def synthesize_rtl(
+    rtl_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    jobs: int = 2,
+    cache_dir: str | Path | None = None,
+    timeout: float | None = None,
+    title: str = "Synthesis",
+    extra: dict | None = None,
+) -> dict[str, Any]:
+    """Per-module synthesis of an RTL folder; writes ``synth.json`` / ``synth.md`` to ``out_dir``.
+
+    The top's own wiring (counters, enables, port packing) is not synthesised: the totals are the
+    sum over its module instances.
+    """
+    units = units_from_rtl(rtl_dir)
+    log.info(
+        "synthesis of %s: %d distinct modules, %d instances",
+        rtl_dir,
+        len(units),
+        sum(u.count for u in units),
+    )
+    results = synthesize_units(units, jobs=jobs, cache_dir=cache_dir, timeout=timeout)
+    doc = report(results, title=title, extra=extra)
+    write_report(doc, out_dir)
+    return doc
