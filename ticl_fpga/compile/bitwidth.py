@@ -300,3 +300,46 @@ def check_quant_model(qmodel, capacity, source: str = "<quantized model>") -> Bi
     with tempfile.TemporaryDirectory(prefix="ticl_bits_") as tmp:
         model = export_qonnx(qmodel, capacity, Path(tmp) / "gnn.qonnx.onnx")
     return analyse_and_check(model, source=source)
+
+
+#: Layers whose output type is the exact type of the bit-width analysis (``GNNRequant`` keeps its
+#: quantizer type, which carries the rounding and saturation modes; index rows are not data).
+_ANALYSED = ("GNNDense", "GNNRelu", "GNNConcat", "GNNGather", "GNNScatter")
+
+
+def apply_bit_widths(layers: list[dict], bits) -> None:
+    """Set every data-path layer's type (and each dense accumulator) from the bit-width analysis.
+
+    The analysis (:mod:`ticl_fpga.compile.bitwidth`) bounds every partial sum with the actual
+    quantized weights, so the types are exact (no overflow, no rounding) and no wider than needed.
+    """
+    from ticl_fpga.compile.hls4ml_ext.handlers import astuple
+
+    for layer in layers:
+        if layer["class_name"] not in _ANALYSED:
+            continue
+        t = bits.fixed(layer.get("onnx_output", ""))
+        if t is None:
+            raise BitWidthError(
+                f"layer {layer['name']}: the bit-width analysis has no type for "
+                f"{layer.get('onnx_output')!r}"
+            )
+        layer["out_fixed"] = astuple(t)
+        if layer["class_name"] == "GNNDense":
+            layer["accum_fixed"] = astuple(t)
+
+
+def analysed_layers(qonnx_model, source: str = "<qonnx model>"):
+    """``qonnx_to_layers`` with every data-path type taken from the checked analysis.
+
+    What ``hls build`` converts; other backends (e.g. RTL) should start from this too.  Returns
+    ``(layers, inputs, outputs, report)``.
+    """
+    from ticl_fpga.compile.convert import qonnx_to_layers
+    from ticl_fpga.compile.to_qonnx import load_qonnx
+
+    qonnx_model = load_qonnx(qonnx_model)
+    report = analyse_and_check(qonnx_model, source=source)
+    layers, inputs, outputs, _state = qonnx_to_layers(qonnx_model)
+    apply_bit_widths(layers, report)
+    return layers, inputs, outputs, report

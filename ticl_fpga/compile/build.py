@@ -111,7 +111,7 @@ def build_hls(
     require("hls4ml")
     from hls4ml.model.graph import ModelGraph
 
-    from ticl_fpga.compile.bitwidth import analyse_and_check
+    from ticl_fpga.compile.bitwidth import analyse_and_check, apply_bit_widths
     from ticl_fpga.compile.convert import check_types, qonnx_to_layers
     from ticl_fpga.compile.hls4ml_ext import register
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
@@ -156,33 +156,6 @@ def build_hls(
         hls_model.compile()
         log.info("compiled C simulation in %.1fs", time.perf_counter() - t1)
     return hls_model
-
-
-#: Layers whose output type is the exact type of the bit-width analysis (``GNNRequant`` keeps its
-#: quantizer type, which carries the rounding and saturation modes; index rows are not data).
-_ANALYSED = ("GNNDense", "GNNRelu", "GNNConcat", "GNNGather", "GNNScatter")
-
-
-def apply_bit_widths(layers: list[dict], bits) -> None:
-    """Set every data-path layer's type (and each dense accumulator) from the bit-width analysis.
-
-    The analysis (:mod:`ticl_fpga.compile.bitwidth`) bounds every partial sum with the actual
-    quantized weights, so the types are exact (no overflow, no rounding) and no wider than needed.
-    """
-    from ticl_fpga.compile.hls4ml_ext.handlers import astuple
-
-    for layer in layers:
-        if layer["class_name"] not in _ANALYSED:
-            continue
-        t = bits.fixed(layer.get("onnx_output", ""))
-        if t is None:
-            raise ConfigError(
-                f"layer {layer['name']}: the bit-width analysis has no type for "
-                f"{layer.get('onnx_output')!r}"
-            )
-        layer["out_fixed"] = astuple(t)
-        if layer["class_name"] == "GNNDense":
-            layer["accum_fixed"] = astuple(t)
 
 
 def _check_no_default_types(hls_model) -> None:
