@@ -121,3 +121,19 @@ def test_hls_build_interrupted_keeps_the_old_project(tmp_path):
     assert proc.returncode == 143, err[-3000:]
     unchanged(before, prj)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prj"], "no half project left"
+
+
+@pytest.mark.slow
+def test_hls_predict_never_writes_its_project(good_ds, tmp_path, cli):
+    """Re-opening a project recompiles it: in a scratch copy, so the project (an input) is
+    unchanged byte for byte; the output .npz is written."""
+    from ticl_fpga.golden.cases import GOLDEN_DIR
+
+    model = sorted(GOLDEN_DIR.glob("*/model.onnx"))[0]
+    prj = tmp_path / "prj"
+    assert cli("hls", "build", model, "--out", prj, "--no-synth")[0] == 0
+    before = snapshot(prj, good_ds)
+    rc, err = cli("hls", "predict", prj, "--dataset", good_ds, "--out", tmp_path / "o.npz")
+    assert rc == 0, err
+    unchanged(before, prj, good_ds)
+    assert (tmp_path / "o.npz").is_file()

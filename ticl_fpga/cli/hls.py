@@ -7,7 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
-from ticl_fpga.cli import add_subgroup, int_at_least, nonneg_int, positive_float, positive_int
+from ticl_fpga.cli import (
+    add_capacity_arguments,
+    add_subgroup,
+    nonneg_int,
+    positive_float,
+    positive_int,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +32,7 @@ def register(sub) -> None:
         help="QONNX model (export_qonnx), or a quantized run folder (ticl-fpga qat/prune), "
         "which is exported at --n-max/--e-max first",
     )
-    b.add_argument(
-        "--n-max", type=int_at_least(2), default=64, help="node capacity (run folder input)"
-    )
-    b.add_argument(
-        "--e-max", type=positive_int, default=256, help="edge capacity (run folder input)"
-    )
+    add_capacity_arguments(b, "run folder input")
     b.add_argument("--out", type=Path, required=True, help="project directory")
     b.add_argument("--config", type=Path, help="HlsBuildConfig YAML (fields below override it)")
     b.add_argument("--backend", choices=["Vitis", "Vivado"])
@@ -117,8 +118,11 @@ def load_qonnx_file(path: Path):
     return model
 
 
-def load_project(project: Path):
-    """Re-open a project written by ``hls build``, or one line naming what is wrong with it."""
+def load_project(project: Path, scratch: Path | None = None):
+    """Re-open a project written by ``hls build``, or one line naming what is wrong with it.
+
+    Re-opening recompiles the project; with ``scratch`` that happens in a copy there, so the
+    project itself (an input) is never written."""
     from ticl_fpga.compile.build import HlsBuildConfig
     from ticl_fpga.compile.predict import load_hls_project
     from ticl_fpga.config import read_yaml
@@ -138,6 +142,10 @@ def load_project(project: Path):
     HlsBuildConfig.from_dict(doc["config"], source=str(cfg_path))
     model = load_qonnx_file(project / "gnn.qonnx.onnx")
     try:
+        if scratch is not None:
+            import shutil
+
+            project = Path(shutil.copytree(project, Path(scratch) / project.name, symlinks=True))
         return load_hls_project(project), model
     except InputError:
         raise
@@ -256,6 +264,8 @@ def _default_capacity():
 
 
 def _predict(args: argparse.Namespace) -> int:
+    import tempfile
+
     import numpy as np
 
     from ticl_fpga.compile.predict import hls_predict
@@ -265,19 +275,20 @@ def _predict(args: argparse.Namespace) -> int:
 
     check_output(args.out, inputs=[args.project, args.dataset], folder=False)
     dataset = load_dataset(args.dataset)
-    hls_model, qonnx_model = load_project(args.project)
-    capacity, scalers = model_metadata(qonnx_model)
-    graphs = dataset.split(args.split)
-    res = hls_predict(
-        hls_model,
-        graphs,
-        capacity,
-        on_grid=False,
-        scalers=scalers,
-        on_overflow="refuse" if args.refuse_oversize else "window",
-        window_overlap=args.window_overlap,
-        progress=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="ticl_hls_predict_") as scratch:
+        hls_model, qonnx_model = load_project(args.project, Path(scratch))
+        capacity, scalers = model_metadata(qonnx_model)
+        graphs = dataset.split(args.split)
+        res = hls_predict(
+            hls_model,
+            graphs,
+            capacity,
+            on_grid=False,
+            scalers=scalers,
+            on_overflow="refuse" if args.refuse_oversize else "window",
+            window_overlap=args.window_overlap,
+            progress=True,
+        )
     counts = np.array([len(v) for v in res.logits])
     with atomic_path(args.out, suffix=".npz") as tmp:
         with open(tmp, "wb") as f:
