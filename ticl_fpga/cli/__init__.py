@@ -70,6 +70,19 @@ positive_int = int_at_least(1)
 nonneg_int = int_at_least(0)
 
 
+def add_capacity_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--n-max``/``--e-max`` with the defaults of :class:`~ticl_fpga.compile.capacity.Capacity`."""
+    from ticl_fpga.compile.capacity import Capacity
+
+    default = Capacity()
+    parser.add_argument(
+        "--n-max", type=int_at_least(2), default=default.n_max, help=f"node capacity ({what})"
+    )
+    parser.add_argument(
+        "--e-max", type=positive_int, default=default.e_max, help=f"edge capacity ({what})"
+    )
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite float > 0."""
     import math

@@ -8,7 +8,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ticl_fpga.cli import int_at_least, nonneg_int, positive_int, unit_interval
+from ticl_fpga.cli import (
+    add_capacity_arguments,
+    nonneg_int,
+    positive_int,
+    unit_interval,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +43,7 @@ def register(sub) -> None:
         "--qonnx", type=Path, help="QONNX model (default: export --quant at --n-max/--e-max)"
     )
     p.add_argument("--hls-project", type=Path, help="project written by 'ticl-fpga hls build'")
-    p.add_argument(
-        "--n-max", type=int_at_least(2), default=64, help="capacity when exporting QONNX"
-    )
-    p.add_argument("--e-max", type=positive_int, default=256, help="capacity when exporting QONNX")
+    add_capacity_arguments(p, "when exporting QONNX")
     p.add_argument("--max-events", type=positive_int, help="compare at most this many events")
     p.add_argument(
         "--window-overlap",

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticl_fpga.cli import add_subgroup, positive_float, torch_device
+from ticl_fpga.cli import add_capacity_arguments, add_subgroup, positive_float, torch_device
 from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
@@ -150,8 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("run", help="quantized run folder")
     c.add_argument("--json", action="store_true", help="print JSON")
-    c.add_argument("--n-max", type=int, default=64, help="node capacity for the bit-width check")
-    c.add_argument("--e-max", type=int, default=256, help="edge capacity for the bit-width check")
+    add_capacity_arguments(c, "for the bit-width check")
     c.set_defaults(handler=_check)
     k = grp.add_parser("cost", help="BOPs, non-zero weights and FPGA estimate of a quantized run")
     k.add_argument("run", help="quantized run folder")

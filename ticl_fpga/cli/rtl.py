@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ticl_fpga.cli import add_subgroup
+from ticl_fpga.cli import add_capacity_arguments, add_subgroup
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ def register(sub) -> None:
     b.add_argument(
         "--edge-parallelism", type=int, default=1, help="edges per clock (divides e_max)"
     )
-    b.add_argument("--n-max", type=int, default=64, help="node capacity (run folder input)")
-    b.add_argument("--e-max", type=int, default=256, help="edge capacity (run folder input)")
+    add_capacity_arguments(b, "run folder input")
     b.add_argument("--dataset", type=Path, help="check on dataset graphs (else generated ones)")
     b.add_argument("--split", default="test")
     b.add_argument("--n-graphs", type=int, default=8, help="check graphs (that fit the capacity)")

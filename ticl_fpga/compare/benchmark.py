@@ -36,8 +36,8 @@ def agreement_benchmark(
     finetune_epochs: int = 2,
     schedule: tuple[float, ...] | None = None,
     split: str = "test",
-    n_max: int = 64,
-    e_max: int = 256,
+    n_max: int | None = None,
+    e_max: int | None = None,
     seed: int = 0,
     bit_check: int | None = 64,
 ) -> dict[str, Any]:
@@ -69,7 +69,8 @@ def agreement_benchmark(
     fmodel = load_float_model(float_run)
     f_test = evaluate_model(fmodel, test)
     f_scores = model_scores(fmodel, test)
-    capacity = Capacity(n_max=n_max, e_max=e_max)
+    default = Capacity()
+    capacity = Capacity(n_max=n_max or default.n_max, e_max=e_max or default.e_max)
     prune_cfg = PruneConfig(finetune_epochs=finetune_epochs)
     if schedule is not None:
         prune_cfg = PruneConfig(schedule=list(schedule), finetune_epochs=finetune_epochs)
