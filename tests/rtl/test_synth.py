@@ -135,3 +135,83 @@ def test_tiny_dense_layer_from_the_rtl_backend(tmp_path):
     rz = run_unit(zero, cache_dir=tmp_path)
     assert rz.resources["lut"] < r.resources["lut"]
     assert "tiny" in markdown(report([r, rz]))
+
+
+TOP = """
+module gnn_top (input clk, input [3:0] a, input [3:0] b, output [4:0] y, output [4:0] z);
+  reg_add #(
+      .W(4)
+  ) u_add0 (
+      .clk(clk), .a(a), .b(b), .y(y)
+  );
+  gnn_row_mem #(.DEPTH(4), .W(4), .AW(2)) u_mem (.clk(clk), .we(1'b1), .waddr(a[1:0]),
+      .wdata(b), .raddr(a[3:2]), .rdata(z[3:0]));
+  assign z[4] = 1'b0;
+endmodule
+"""
+ROW_MEM = """
+module gnn_row_mem #(parameter DEPTH = 1, parameter W = 8, parameter AW = 8) (
+    input clk, input we, input [AW-1:0] waddr, input [W-1:0] wdata, input [AW-1:0] raddr,
+    output reg [W-1:0] rdata);
+  reg [W-1:0] mem[0:DEPTH-1];
+  always @(posedge clk) begin
+    if (we) mem[waddr] <= wdata;
+    rdata <= mem[raddr];
+  end
+endmodule
+"""
+
+
+def _rtl_folder(tmp_path):
+    rtl = tmp_path / "build" / "rtl"
+    (rtl / "lib").mkdir(parents=True)
+    (rtl / "layers").mkdir()
+    (rtl / "gnn_top.v").write_text(TOP)
+    (rtl / "lib" / "reg_add.v").write_text(REG_ADD)
+    (rtl / "lib" / "gnn_row_mem.v").write_text(ROW_MEM)
+    return rtl
+
+
+def test_units_from_an_rtl_folder(tmp_path):
+    from ticl_fpga.rtl.synth import instances, units_from_rtl
+
+    assert instances(TOP) == [("reg_add", {"W": 4}), ("gnn_row_mem", {"DEPTH": 4, "W": 4, "AW": 2})]
+    units = units_from_rtl(_rtl_folder(tmp_path))
+    big = [u for u in units if u.kind == "graph"]
+    glue = [u for u in units if u.kind == "glue"]
+    assert [(u.top, u.params, u.count) for u in big] == [
+        ("gnn_row_mem", {"AW": 2, "DEPTH": 4, "W": 4}, 1)
+    ]
+    assert len(glue) == 1 and "gnn_row_mem" in glue[0].lib and "reg_add" in glue[0].sources
+
+
+@needs_yosys
+def test_rtl_synth_cli(tmp_path):
+    import subprocess
+    import sys
+
+    _rtl_folder(tmp_path)
+    cmd = [
+        sys.executable,
+        "-m",
+        "ticl_fpga",
+        "rtl",
+        "synth",
+        str(tmp_path / "build"),
+        "--cache",
+        str(tmp_path / "cache"),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads((tmp_path / "build" / "synth" / "synth.json").read_text())
+    assert "Yosys" in out.stdout and doc["yosys"].startswith("Yosys")
+    names = {u["kind"] for u in doc["units"]}
+    assert names == {"graph", "glue"}
+    assert doc["total"]["ff"] >= 5 + 4  # reg_add's output register + the memory's read register
+    bad = subprocess.run(
+        [sys.executable, "-m", "ticl_fpga", "rtl", "synth", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert bad.returncode == 2 and "rtl build" in bad.stderr and "Traceback" not in bad.stderr

@@ -18,6 +18,7 @@ import torch
 from ticl_fpga.bench import STAGES
 from ticl_fpga.bench.compiler import compiler_benchmark
 from ticl_fpga.bench.data import data_benchmark
+from ticl_fpga.bench.firmware import firmware_benchmark
 from ticl_fpga.bench.inference import run_inference_benchmark
 from ticl_fpga.bench.report import markdown, summary_table, update_readme
 from ticl_fpga.bench.training import training_benchmark
@@ -73,6 +74,14 @@ def run_benchmarks(
         res["compiler"] = compiler_benchmark(work, n_graphs=20 if quick else 100)
     if "agreement" in stages:
         res["agreement"] = _agreement(ds, work, quick)
+    if "firmware" in stages:
+        # Yosys on the default design (minutes, cached by unit under work/firmware/synth_cache)
+        kw = (
+            {"capacities": ((28, 56),), "parallelism": (1,), "default": (28, 56, 1)}
+            if quick
+            else {}
+        )
+        res["firmware"] = firmware_benchmark(work / "firmware", rtl_result=res.get("rtl"), **kw)
     res["total_seconds"] = time.perf_counter() - t_all
     previous = out_dir / "results.json"
     if set(stages) != set(STAGES) and previous.exists():

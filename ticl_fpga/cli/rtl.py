@@ -38,7 +38,48 @@ def register(sub) -> None:
     b.add_argument("--split", default="test")
     b.add_argument("--n-graphs", type=int, default=8, help="check graphs (that fit the capacity)")
     b.add_argument("--no-csim", action="store_true", help="skip the C simulation comparison")
+    b.add_argument(
+        "--synth", action="store_true", help="then run Yosys synth_xilinx (as `rtl synth`)"
+    )
     b.set_defaults(handler=_build)
+    s = verbs.add_parser(
+        "synth",
+        help="Yosys synth_xilinx of an rtl build folder: LUT/FF/CARRY/DSP/BRAM, logic depth",
+        description="Synthesise every distinct module of an `rtl build` folder with Yosys "
+        "(synth_xilinx, parallel processes, cached), write synth/synth.json and synth/synth.md. "
+        "Yosys results before place and route, not Vivado; logic depth is a timing proxy.",
+    )
+    s.add_argument("folder", type=Path, help="an `rtl build` output folder (holds rtl/gnn_top.v)")
+    s.add_argument("--jobs", type=int, default=2, help="parallel Yosys processes")
+    s.add_argument("--cache", type=Path, help="unit cache (default: ~/.cache/ticl-fpga/synth)")
+    s.add_argument("--timeout", type=float, help="seconds per Yosys process")
+    s.set_defaults(handler=_synth)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from ticl_fpga.errors import InputError
+    from ticl_fpga.rtl.synth import default_cache_dir, synthesize_rtl
+
+    if args.jobs < 1:
+        raise InputError(args.folder, "--jobs must be >= 1")
+    rtl_dir = args.folder / "rtl"
+    if not (rtl_dir / "gnn_top.v").is_file():
+        raise InputError(args.folder, "not an `rtl build` folder (no rtl/gnn_top.v)")
+    doc = synthesize_rtl(
+        rtl_dir,
+        args.folder / "synth",
+        jobs=args.jobs,
+        cache_dir=args.cache or default_cache_dir(),
+        timeout=args.timeout,
+        title=f"Synthesis of {args.folder}",
+    )
+    t = doc["total"]
+    sys.stdout.write(
+        f"{args.folder / 'synth'}: Yosys synth_xilinx ({doc['yosys'].split(' (')[0]}): "
+        f"{t['lut']} LUT, {t['ff']} FF, {t['carry']} CARRY, {t['dsp']} DSP, {t['bram']} BRAM "
+        f"({len(doc['units'])} units, {doc['seconds']:.0f} s)\n"
+    )
+    return 0
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -93,4 +134,7 @@ def _build(args: argparse.Namespace) -> int:
         f"{report['graphs']} graphs: {verdict}; latency {c['latency_max']} cycles, "
         f"II {c['interval_max']} cycles\n"
     )
+    if args.synth:
+        args.folder, args.jobs, args.cache, args.timeout = args.out, 2, None, None
+        _synth(args)
     return 0 if report["ok"] else 1
