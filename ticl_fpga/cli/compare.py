@@ -8,12 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ticl_fpga.cli import (
-    add_capacity_arguments,
-    nonneg_int,
-    positive_int,
-    unit_interval,
-)
+from ticl_fpga.cli import add_capacity_arguments, nonneg_int, positive_int, unit_interval
 
 log = logging.getLogger(__name__)
 
