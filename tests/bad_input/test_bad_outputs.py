@@ -136,3 +136,11 @@ def test_read_only_folder(good_root, tmp_path, cli):
         one_error(rc, err, "read-only")
     finally:
         ro.chmod(0o755)
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs /sys")
+def test_unwritable_place(good_root, cli):
+    """Even as root /sys takes no files: the write fails in one line naming the path."""
+    rc, err = cli("data", "build", good_root, "-o", "/sys/kernel/ticl_ds", "--workers", "1")
+    one_error(rc, err, "/sys/kernel")
+    assert not os.path.exists("/sys/kernel/ticl_ds")
