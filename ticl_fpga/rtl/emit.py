@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ticl_fpga.resources import verilog_dir
 from ticl_fpga.rtl import RtlError
 from ticl_fpga.rtl.dense_da import DenseRtl, build_dense, da_sources
 from ticl_fpga.rtl.graph import INDEX, LATENCY, NODE, Design, Tensor
@@ -25,16 +26,8 @@ CW = 16  # counter width (rows, beats, cycles of a stage)
 
 
 def verilog_lib_dir() -> Path:
-    """``hls/verilog``: the parameterised layer modules."""
-    try:
-        from ticl_fpga.resources import verilog_dir
-
-        d = verilog_dir()
-        if d.is_dir():
-            return d
-    except Exception:  # noqa: BLE001 - older install layout: the checkout
-        pass
-    return Path(__file__).resolve().parents[2] / "hls" / "verilog"
+    """``hls/verilog``: the parameterised layer modules (package data)."""
+    return verilog_dir()
 
 
 def ident(name: str) -> str:
