@@ -183,7 +183,7 @@ def write_plots(out: Path, s: dict[str, Any], fpga_score, float_score) -> None:
 def write_report(summary: dict[str, Any], out_dir: str | Path, *, fpga_score, float_score) -> Path:
     """``compare.json``, ``compare.md`` and plots into ``out_dir``, replaced as a whole."""
     out_dir = Path(out_dir)
-    with atomic_path(out_dir, suffix="") as tmp:
+    with atomic_path(out_dir, suffix="", kind="compare") as tmp:
         tmp.mkdir(parents=True)
         write_json(tmp / "compare.json", summary)
         write_text(tmp / "compare.md", format_markdown(summary))

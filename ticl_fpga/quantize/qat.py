@@ -420,7 +420,7 @@ def save_quant_model(
         "provenance": provenance(),
     }
     run_dir = Path(run_dir)
-    with atomic_path(run_dir, suffix="") as tmp:
+    with atomic_path(run_dir, suffix="", kind="quant-run") as tmp:
         tmp.mkdir(parents=True)
         torch.save(ckpt, tmp / CHECKPOINT)
         recipe.save(tmp / "recipe.yaml")
