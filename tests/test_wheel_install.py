@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ticl_fpga import resources
+
 ROOT = Path(__file__).resolve().parents[1]
 #: what setup.py/pyproject.toml need to build the wheel
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "ticl_fpga", "hls", "quant", "golden")
@@ -78,7 +80,7 @@ def test_wheel_finds_package_data_outside_the_checkout(installed, tmp_path):
         "import ticl_fpga, ticl_fpga.resources as r; "
         "from ticl_fpga.quantize.recipe import available_recipes; "
         "print(ticl_fpga.__file__); print(r.hls_dir()); print(r.golden_dir()); "
-        "print(','.join(available_recipes()))"
+        "print(','.join(available_recipes())); print(r.verilog_dir()); print(r.cpp_dir())"
     )
     out = _run([str(bin_dir / "python"), "-c", probe], tmp_path, env).stdout.split("\n")
     site = bin_dir.parent.resolve()
@@ -87,6 +89,13 @@ def test_wheel_finds_package_data_outside_the_checkout(installed, tmp_path):
     assert (Path(out[1]) / "nnet_gnn.h").is_file()
     assert (Path(out[2]) / "manifest.json").is_file()
     assert set(out[3].split(",")) >= {"w4a4", "w6a6", "w8a8", "mixed"}
+    # the RTL backend's Verilog modules and the CMSSW check program ship too (when the checkout has them)
+    for shipped, here, pattern in (
+        (out[4], resources.verilog_dir(), "*.v"),
+        (out[5], resources.cpp_dir(), "*.cpp"),
+    ):
+        assert Path(shipped).resolve().is_relative_to(site)
+        assert {p.name for p in Path(shipped).glob(pattern)} == {p.name for p in here.glob(pattern)}
 
 
 @pytest.mark.slow
