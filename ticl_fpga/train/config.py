@@ -15,6 +15,8 @@ from ticl_fpga.model.spec import Aggregation, GNNSpec
 #: Named configs shipped with the package (``ticl_fpga/train/<name>.yaml``).
 BUILTIN_CONFIGS = ("default", "quick")
 
+_SPEC = GNNSpec.model_fields
+
 
 class TrainConfig(StrictModel):
     """Everything a training run needs besides the dataset; saved in the run folder.
@@ -27,12 +29,12 @@ class TrainConfig(StrictModel):
     # below say; ticl_fpga/model/seed.py)
     model: Literal["gnn", "seed"] = "gnn"
 
-    # architecture (GNNSpec fields except the input dimensions)
-    node_hidden: int = Field(64, gt=0)
-    edge_hidden: int = Field(32, gt=0)
-    head_hidden: int = Field(32, gt=0)
-    niters: int = Field(4, ge=0, le=16)
-    aggr: Aggregation = "sum"
+    # architecture: GNNSpec fields except the input dimensions, with GNNSpec's defaults
+    node_hidden: int = Field(_SPEC["node_hidden"].default, gt=0)
+    edge_hidden: int = Field(_SPEC["edge_hidden"].default, gt=0)
+    head_hidden: int = Field(_SPEC["head_hidden"].default, gt=0)
+    niters: int = Field(_SPEC["niters"].default, ge=0, le=16)
+    aggr: Aggregation = _SPEC["aggr"].default
 
     # optimiser and loss
     lr: float = Field(3e-3, gt=0)

@@ -25,12 +25,14 @@ class EdgeClassifierModule(L.LightningModule):
         self,
         *,
         model: EdgeClassifierGNN,
-        lr: float = 3e-3,
-        weight_decay: float = 1e-4,
-        focal_alpha: float = 0.25,
-        focal_gamma: float = 2.0,
-        epochs: int = 30,
+        lr: float,
+        weight_decay: float,
+        focal_alpha: float,
+        focal_gamma: float,
+        epochs: int,
     ) -> None:
+        """The optimiser, loss and schedule settings come from :class:`TrainConfig` (no defaults
+        here, so they have one definition)."""
         super().__init__()
         self.model = model
         self.save_hyperparameters(ignore=["model"])
