@@ -155,8 +155,8 @@ def _fit(
     if not val_graphs:
         raise InputError(dataset_dir, "the val split is empty (early stopping needs it)")
     spec = cfg.spec(node_dim=len(ds.node_features), edge_dim=len(ds.edge_features))
-    _check_graphs(train_graphs, spec, str(dataset_dir / "train.pt"))
-    _check_graphs(val_graphs, spec, str(dataset_dir / "val.pt"))
+    _check_graphs(train_graphs, spec, f"{dataset_dir} (train split)")
+    _check_graphs(val_graphs, spec, f"{dataset_dir} (val split)")
     scalers = scalers_of(ds)
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
