@@ -1,7 +1,10 @@
 """Synthetic TICLDumper ntuples: a close-by particle gun plus pileup, written with uproot.
 
-Physics model (one page; every number is a config field of :class:`GeneratorConfig`)
-------------------------------------------------------------------------------------
+Physics model
+-------------
+One page.  The names in ``code`` are fields of :class:`GeneratorConfig`; the other numbers are
+constants of the generator's code.
+
 *Geometry.*  Both HGCAL endcaps, front face at |z| = 320 cm, CE-E up to ~362 cm, CE-H up to 520 cm,
 acceptance 1.5 < |eta| < 3.0.  Positions follow straight lines from the origin (no field in HGCAL's
 forward region to first order).
@@ -185,7 +188,7 @@ def _shower(
         n_frag = 1 + rng.poisson(max(0.8 * math.log(energy / 5.0), 0.2))
         em_part = rng.uniform(0.1, 0.5)
         fr = rng.dirichlet(np.full(n_frag + 1, 1.5))
-        fr = np.r_[fr[0] * 0 + em_part, (1 - em_part) * fr[1:] / fr[1:].sum()]
+        fr = np.r_[em_part, (1 - em_part) * fr[1:] / fr[1:].sum()]
         pieces.append((fr[0], min(start + rng.uniform(3, 12), Z_BACK - 5), rng.normal(0, 1.5), 0.8))
         depths = np.sort(
             rng.uniform(start, min(start + 45 + 20 * math.log(energy), Z_BACK - 5), n_frag)
