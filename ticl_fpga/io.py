@@ -47,6 +47,7 @@ KNOWN_NAMES: dict[str, tuple[str, ...]] = {
     "compare": ("compare.json", "compare.md", "*.png"),
     "evaluation": ("summary.json", "report.md", "edges.npz", "*.png"),
     "scan": ("scan.json", "scan.md", "scan.png", "models"),
+    "hls-project": ("*_prj", "*.log"),  # what running the HLS tool in the project adds
     "demo-run": (
         "demo.yaml",
         "stages",
@@ -151,8 +152,8 @@ def _why_not_replaceable(old: Path, kind: str | None, new_names: set[str] | None
     old_kind = (marker or {}).get("kind") or None
     if kind and old_kind and old_kind != kind:
         return f"is a ticl-fpga {old_kind}, not a {kind}"
-    if kind == "hls-project" and (marker is not None or HLS_SIGNATURE in entries):
-        return None
+    if kind == "hls-project" and marker is None and HLS_SIGNATURE in entries:
+        return None  # written before markers existed
     allowed = set(marker["files"]) if marker else set()
     allowed |= new_names or set()
     foreign = sorted(n for n in entries if n not in allowed and not _known(kind, n))

@@ -124,3 +124,15 @@ def test_dir_lock(tmp_path):
                 pass
     with dir_lock(tmp_path / "run"):  # released with the first holder
         pass
+
+
+def test_hls_project_with_user_files_is_refused(tmp_path):
+    prj = tmp_path / "prj"
+    with atomic_path(prj, suffix="", kind="hls-project") as tmp:
+        _fill(tmp, **{"hls_build.yaml": "config: {}", "project.tcl": ""})
+    (prj / "ticl_gnn_prj").mkdir()  # the HLS tool's own output: fine
+    (prj / "vitis_hls.log").write_text("log")
+    check_output(prj, kind="hls-project")
+    (prj / "my_testbench.cpp").write_text("// mine")
+    with pytest.raises(OutputError, match="my_testbench.cpp"):
+        check_output(prj, kind="hls-project")
