@@ -271,3 +271,21 @@ def test_search_with_agreement_target_and_resource_bound(qmodel, float_model, sp
     same = working_point(ref.scores, ref.max_energy) == working_point(got.scores, got.max_energy)
     assert hist[-1]["agreement"] == pytest.approx(same.mean())
     assert q0["agreement"] != q0["agreement"], "no reference: agreement is NaN"
+
+
+def test_prune_cli_combines_targets_and_distils(float_run, dataset_dir, tmp_path, capsys):
+    from ticl_fpga.cli import main
+
+    out = tmp_path / "pruned"
+    argv = ["-q", "prune", str(float_run), "--data", str(dataset_dir), "-o", str(out)]
+    argv += ["--target", "auc-30%", "--target", "agreement>=0.5", "--schedule", "0.5"]
+    argv += ["--finetune-epochs", "1", "--epochs", "1", "--batch-size", "8"]
+    argv += ["--distill-weight", "0.5", "--distill-temperature", "2", "--distill-focus", "scores"]
+    assert main(argv) == 0
+    assert "auc within 30% of unpruned and agreement >= 0.5" in capsys.readouterr().out
+    ckpt = read_quant_checkpoint(out)
+    assert ckpt["recipe"]["distill_weight"] == 0.5 and ckpt["recipe"]["distill_temperature"] == 2
+    prune_info = ckpt["extra"]["prune"]
+    assert prune_info["agreement_reference"] == "float model"
+    assert [t["metric"] for t in prune_info["target"]["targets"]] == ["auc", "agreement"]
+    assert all(0.5 <= h["agreement"] <= 1 for h in prune_info["history"] if h["passed"])
