@@ -19,18 +19,23 @@ from ticl_fpga.compile.capacity import Capacity
 log = logging.getLogger(__name__)
 
 
-def default_quant_model(recipe: str = "w6a6", seed: int = 0):
-    """The default-spec quantized model (seeded init, calibrated on random graphs)."""
+def default_quant_model(recipe: str = "w6a6", seed: int = 0, sparsity: float = 0.8):
+    """The default-spec quantized model: seeded init, globally magnitude-pruned to ``sparsity``
+    (the project's pruning target), calibrated on random graphs."""
     import torch
 
     from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES
     from ticl_fpga.model.spec import GNNSpec
+    from ticl_fpga.quantize.prune import prune_to, remove_pruning
     from ticl_fpga.quantize.qmodel import build_quant_model
     from ticl_fpga.quantize.recipe import load_recipe
 
     torch.manual_seed(seed)
     spec = GNNSpec(node_dim=len(NODE_FEATURES), edge_dim=len(EDGE_FEATURES))
     qmodel = build_quant_model(spec, load_recipe(recipe))
+    if sparsity > 0:
+        prune_to(qmodel, sparsity)
+        remove_pruning(qmodel)
     qmodel.train()
     with torch.no_grad():
         for _ in range(4):
