@@ -521,7 +521,16 @@ def prune_search(
         targets.floor(_num(row0.get(targets.metric))),
     )
     base_quality = targets.quality_ok(row0, row0)
+    if not base_quality:
+        log.warning(
+            "%s: the unpruned model already misses %s; %s",
+            name,
+            targets.describe(),
+            "not pruning" if config.stop_at_failure else "pruning for the record only",
+        )
     for i, s in enumerate(config.schedule, start=1):
+        if not base_quality and config.stop_at_failure:
+            break
         if s > targets.max_sparsity + 1e-9:
             log.info("%s: stop at max_sparsity %.3f", name, targets.max_sparsity)
             break
