@@ -110,3 +110,64 @@ def test_resource_column_comes_from_the_cost_model():
     cost = model_cost(SPEC, load_recipe("w6a6"), n_nodes=10, n_edges=30)
     extra = _row_extras(None, {"fpga": cost["fpga"]})
     assert extra["lut"] == cost["fpga"]["lut"] > 0 and extra["dsp"] == 0
+
+
+def test_bits_for_budget_meets_the_modelled_bound():
+    from ticl_fpga.quantize.cost import bits_for_budget
+
+    spec = GNNSpec(node_dim=19, edge_dim=10)  # the default architecture
+    recipe = load_recipe("w6a6")
+    nnz = {k: int(a * b * 0.2) for k, (a, b) in spec.linear_shapes().items()}
+    full = model_cost(spec, recipe, n_nodes=1, n_edges=1, nonzero=nnz)["fpga"]["lut"]
+    mixed, steps = bits_for_budget(spec, recipe, nnz, 0.8 * full)
+    after = model_cost(spec, mixed, n_nodes=1, n_edges=1, nonzero=nnz)["fpga"]["lut"]
+    assert after <= 0.8 * full < full
+    assert steps[0]["lut"] == pytest.approx(full, abs=1) and steps[-1]["lut"] == pytest.approx(
+        after, abs=1
+    )
+    assert mixed.bits("head_out").weight_bits == 6  # kept
+    assert min(mixed.bits(n).weight_bits for n in spec.linear_shapes()) >= 3
+    assert mixed.name == f"w6a6-lut{int(0.8 * full)}"
+    mixed.validate_for(spec)  # still a valid recipe
+    floor, _ = bits_for_budget(spec, recipe, nnz, 1.0)  # unreachable: every layer at 3 bits
+    assert all(floor.bits(n).weight_bits == 3 for n in spec.linear_shapes() if n != "head_out")
+
+
+def test_scan_with_a_lut_bound_adds_the_mixed_precision_row(float_model, splits, tmp_path):
+    import json
+
+    from ticl_fpga.quantize.prune import PruneConfig, parse_targets
+    from ticl_fpga.quantize.scan import run_scan
+
+    from .conftest import FAST
+
+    spec = float_model.spec
+    recipe = load_recipe("w6a6")
+    dense = model_cost(spec, recipe, n_nodes=1, n_edges=1)["fpga"]["lut"]
+    bound = 0.3 * dense  # needs pruning and fewer bits
+    doc = run_scan(
+        float_model,
+        ["w6a6"],
+        splits["train"],
+        splits["val"],
+        tmp_path / "scan",
+        target=parse_targets(["auc-50%", f"lut<={bound:.0f}"]),
+        config=PruneConfig(schedule=[0.5], finetune_epochs=1, stop_at_failure=False),
+        qat=FAST,
+        save_models=False,
+    )
+    names = [r["recipe"] for r in doc["rows"]]
+    mixed = f"w6a6-lut{int(round(bound))}"
+    assert names[0] == "float" and mixed in names and doc["lut_limits"] == [round(bound)]
+    sel = doc["selected"][mixed]
+    assert min(sel["weight_bits"].values()) < 6 and sel["bits_search"][-1]["lut"] < dense
+    for r in doc["rows"]:
+        assert r["lut"] is not None and r["dsp"] == 0
+        if r["recipe"] != "float":
+            assert r["lut_ratio_vs_16bit_dense"] > 1
+    w6 = [r for r in doc["rows"] if r["recipe"] == "w6a6"]
+    assert w6[0]["lut"] > w6[1]["lut"]  # pruning lowers the modelled LUTs
+    assert all(("lut <= " in c) for r in w6 for c in r["checks"] if c.startswith("lut"))
+    md = (tmp_path / "scan" / "scan.md").read_text()
+    assert "| LUT |" in md and "Yosys" in md and mixed in md
+    assert json.loads((tmp_path / "scan" / "scan.json").read_text())["reference_lut"] > dense

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ticl_fpga.model.spec import GNNSpec
-from ticl_fpga.quantize.recipe import Recipe
+from ticl_fpga.quantize.recipe import LayerBits, Recipe
 
 #: Bit width used for float32 layers in BOPs (the formula needs a number).
 FLOAT_BITS = 32
@@ -273,3 +273,64 @@ def register_resource_targets() -> None:
             return {_res: float(row.get("fpga", {}).get(_res, float("nan")))}
 
         register_target_kind(res, parse, syntax=f"{res}<=N", row_metrics=column)
+
+
+# --------------------------------------------------------------------------- mixed precision
+
+
+def bits_for_budget(
+    spec: GNNSpec,
+    recipe: Recipe,
+    nonzero: dict[str, int],
+    lut_max: float,
+    *,
+    min_weight_bits: int = 3,
+    keep: tuple[str, ...] = ("head_out",),
+    name: str | None = None,
+) -> tuple[Recipe, list[dict]]:
+    """Per-layer weight bits that bring the modelled LUTs under ``lut_max``, greedily.
+
+    Starting from ``recipe``, repeatedly take one bit off the weights of the layer where that
+    saves the most modelled LUTs (``ticl_fpga.rtl.cost_model``, at the given non-zero counts),
+    down to ``min_weight_bits``; layers in ``keep`` are left alone.  Returns the new recipe (its
+    ``layers`` hold the explicit per-layer widths) and the steps taken.  Whether the physics
+    target still holds is for QAT to tell: ``run_scan`` trains it as one more row.
+    """
+    shapes = spec.linear_shapes()
+    wbits = {n: int(recipe.bits(n).weight_bits) for n in shapes}
+
+    def lut_of(n: str, b: int) -> float:
+        fan_in, fan_out = shapes[n]
+        return layer_resources(fan_in, fan_out, nonzero[n], recipe.input_bits_of(spec, n), b)[
+            "lut"
+        ]
+
+    total = sum(lut_of(n, wbits[n]) for n in shapes)
+    steps = [{"layer": None, "weight_bits": None, "lut": total}]
+    while total > lut_max:
+        best = None
+        for n in shapes:
+            if n in keep or wbits[n] <= min_weight_bits:
+                continue
+            saving = lut_of(n, wbits[n]) - lut_of(n, wbits[n] - 1)
+            if best is None or saving > best[1]:
+                best = (n, saving)
+        if best is None:
+            break
+        wbits[best[0]] -= 1
+        total -= best[1]
+        steps.append({"layer": best[0], "weight_bits": wbits[best[0]], "lut": total})
+    layers = {k: v.model_copy() for k, v in recipe.layers.items()}
+    for n, b in wbits.items():
+        if b != int(recipe.bits(n).weight_bits):
+            cur = layers.get(n)
+            layers[n] = (cur or LayerBits()).model_copy(update={"weight_bits": b})
+    new = recipe.model_copy(
+        update={
+            "name": name or f"{recipe.name}-lut{int(lut_max)}",
+            "description": f"{recipe.name} with per-layer weight bits chosen for modelled LUT <= "
+            f"{lut_max:g} (bits_for_budget)",
+            "layers": layers,
+        }
+    )
+    return new, steps

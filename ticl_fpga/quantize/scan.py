@@ -135,8 +135,14 @@ def run_scan(
         )
     ]
     selected = {}
-    for r in recipes:
-        recipe = r if isinstance(r, Recipe) else load_recipe(r)
+    recipes = [r if isinstance(r, Recipe) else load_recipe(r) for r in recipes]
+    lut_limits = [
+        float(c.maximum)
+        for c in targets.constraints
+        if getattr(c, "metric", None) == "lut" and hasattr(c, "maximum")
+    ]
+    first_result = None
+    for recipe in recipes:
         tgt = as_targets(target if target is not None else (recipe.prune or PruneTarget()))
         model_dir = out_dir / "models" / recipe.name if save_models else None
         result = quantize_and_prune(
@@ -152,6 +158,32 @@ def run_scan(
             "model_dir": None if model_dir is None else str(model_dir.relative_to(out_dir)),
             "metrics": result.metrics,
         }
+        first_result = first_result or (recipe, tgt, result)
+    if lut_limits and first_result is not None:
+        # one more row: the first recipe with per-layer weight bits chosen by the measured-cost
+        # model to meet the LUT bound at its selected sparsity, then QAT + pruning as above
+        from ticl_fpga.quantize.cost import bits_for_budget, nonzero_weights
+
+        base, tgt, res0 = first_result
+        mixed, steps = bits_for_budget(
+            fmodel.spec, base, nonzero_weights(res0.model, fmodel.spec), min(lut_limits)
+        )
+        model_dir = out_dir / "models" / mixed.name if save_models else None
+        result = quantize_and_prune(
+            fmodel, mixed, train, val, model_dir, target=tgt, config=config, qat=qat
+        )
+        rows += [_flat(h, mixed.name, "per-layer") for h in result.history]
+        selected[mixed.name] = {
+            "sparsity": result.sparsity,
+            "target_met": result.target_met,
+            "target": tgt.describe(),
+            "baseline": result.baseline,
+            "floor": result.floor,
+            "model_dir": None if model_dir is None else str(model_dir.relative_to(out_dir)),
+            "metrics": result.metrics,
+            "weight_bits": {n: int(mixed.bits(n).weight_bits) for n in fmodel.spec.linear_shapes()},
+            "bits_search": steps,
+        }
     for row, flag in zip(rows, pareto_front(rows, metric, cost="lut"), strict=True):
         row["pareto"] = flag
     doc = {
@@ -160,11 +192,7 @@ def run_scan(
         "graph_size": {"n_nodes": n_nodes, "n_edges": n_edges},
         "reference_bops_per_graph": float_cost["reference_bops_per_graph"],
         "reference_lut": float_cost["reference_fpga"]["lut"],
-        "lut_limits": [
-            float(c.maximum)
-            for c in targets.constraints
-            if getattr(c, "metric", None) == "lut" and hasattr(c, "maximum")
-        ],
+        "lut_limits": lut_limits,
         "rows": rows,
         "selected": selected,
         "prune_config": config.model_dump(),
@@ -220,6 +248,12 @@ def markdown_table(doc: dict[str, Any]) -> str:
         sel.append(
             f"- **{name}**: sparsity {s['sparsity']:.3f} ({s['target']}; baseline "
             f"{s['baseline']:.4f}, floor {s['floor']:.4f}, met: {s['target_met']})"
+            + (
+                "; weight bits per layer from the measured-cost model: "
+                + ", ".join(f"{k} {v}" for k, v in s["weight_bits"].items())
+                if s.get("weight_bits")
+                else ""
+            )
         )
     return "\n".join(head + body + sel) + "\n"
 
