@@ -29,11 +29,11 @@ import numpy as np
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
 from ticl_fpga.compile.reference import ReferenceError, _attrs, pow2_exponent, quant_limits
 from ticl_fpga.errors import TiclFpgaError
+from ticl_fpga.quantize.recipe import FLOAT32_EXACT_BITS
 
-#: float32 has a 24-bit significand: every integer up to 2**24 is exact, so a fixed-point tensor
-#: (and every partial sum of a dot product) whose codes stay within 2**24 is computed exactly by
-#: Brevitas and QONNX, whatever the summation order.
-FLOAT32_EXACT_BITS = 24
+# FLOAT32_EXACT_BITS (24, shared with the recipe check): float32 has a 24-bit significand, so every
+# integer up to 2**24 is exact and a fixed-point tensor (and every partial sum of a dot product)
+# whose codes stay within 2**24 is computed exactly by Brevitas and QONNX, in any summation order.
 
 
 class BitWidthError(TiclFpgaError):

@@ -127,10 +127,12 @@ def for_bound(*, bound: float, frac: int, signed: bool) -> Fixed:
 
 
 def dense_accumulator(*, data: Fixed, weight: Fixed, bias: Fixed, fan_in: int) -> Fixed:
-    """Accumulator of ``sum_i x_i w_i + b`` that can neither overflow nor round.
+    """Accumulator of ``sum_i x_i w_i + b`` that can neither overflow nor round (type ranges only).
 
     Bound: ``fan_in * max|x| * max|w| + max|b|``; resolution: the finer of ``lsb_x * lsb_w`` and
-    ``lsb_b``.
+    ``lsb_b``.  This is the conversion's first, worst-case type; ``hls build`` replaces it (and
+    every data-path type) with the tighter exact type of :mod:`ticl_fpga.compile.bitwidth`, which
+    bounds the partial sums with the actual quantized weights.
     """
     mx = max(abs(data.min), abs(data.max))
     mw = max(abs(weight.min), abs(weight.max))
