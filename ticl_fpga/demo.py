@@ -152,7 +152,8 @@ def _evaluate(ctx: DemoContext) -> dict[str, Any]:
     from ticl_fpga.evaluate.report import evaluate_run
 
     out = ctx.out / "evaluate"
-    s = evaluate_run(ctx.train_dir, ctx.dataset, "test", out)
+    with atomic_path(out, suffix="", kind="evaluation") as tmp:
+        s = evaluate_run(ctx.train_dir, ctx.dataset, "test", tmp)
     return {
         "outputs": [out / "report.md", out / "summary.json"],
         "plots": [str(Path("evaluate") / p) for p in s.get("plots", [])],

@@ -24,6 +24,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator
@@ -121,8 +122,12 @@ def clean_stale(target: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+_TEMP_NAME = re.compile(r"^\..+\.ticl-\d+-[0-9a-f]+")
+
+
 def _entries(folder: Path) -> set[str]:
-    return {p.name for p in folder.iterdir()} - _OURS
+    """Names in ``folder`` that count: not our marker, lock or temporary paths."""
+    return {p.name for p in folder.iterdir() if not _TEMP_NAME.match(p.name)} - _OURS
 
 
 def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -40,25 +40,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ticl_fpga.evaluate.report import evaluate_run, format_report
-    from ticl_fpga.io import check_output
+    from ticl_fpga.io import atomic_path, check_output
 
     out = Path(args.output) if args.output else Path(args.run) / f"eval-{args.split}"
-    check_output(out, kind="evaluation", inputs=[args.dataset], folder=True)
+    check_output(out, kind="evaluation", inputs=[args.dataset, *args.compare], folder=True)
     run, o = Path(args.run).resolve(), out.resolve()
     inside_ok = o.parent == run and o.name.startswith("eval-")  # the run's own report folders
     if o == run or o in run.parents or (run in o.parents and not inside_ok):
         from ticl_fpga.errors import OutputError
 
         raise OutputError(out, f"overlaps the run folder {args.run}; choose another output")
-    summary = evaluate_run(
-        args.run,
-        args.dataset,
-        args.split,
-        args.output,
-        cut=args.cut,
-        device=args.device,
-        plots=not args.no_plots,
-        compare=args.compare,
-    )
+    # written beside OUT and renamed onto it when complete: never a half report
+    with atomic_path(out, suffix="", kind="evaluation") as tmp:
+        summary = evaluate_run(
+            args.run,
+            args.dataset,
+            args.split,
+            tmp,
+            cut=args.cut,
+            device=args.device,
+            plots=not args.no_plots,
+            compare=args.compare,
+        )
     sys.stdout.write(format_report(summary))
     return 0
