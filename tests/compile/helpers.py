@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ticl_fpga.golden.vectors import brevitas_logits as golden_brevitas_logits
 from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.quantize.qmodel import build_quant_model
 from ticl_fpga.quantize.recipe import load_recipe
@@ -50,9 +51,5 @@ def edge_case_graphs(n_max: int, e_max: int) -> dict[str, tuple]:
 
 
 def brevitas_logits(model, x, ei, ea) -> np.ndarray:
-    with torch.no_grad():
-        return model.forward_normalized(
-            torch.as_tensor(x, dtype=torch.float32),
-            torch.as_tensor(ei),
-            torch.as_tensor(ea, dtype=torch.float32),
-        ).numpy()
+    """Brevitas logits of normalized inputs (the one implementation, in golden.vectors)."""
+    return golden_brevitas_logits(model, x, ei, ea, normalized=True)
