@@ -217,7 +217,43 @@ def check_output(
                     raise _refuse(target, why)
         elif folder:
             raise OutputError(target, "is a file, not a folder; choose another output")
+        elif not force:
+            why = _why_not_same_format(target)
+            if why:
+                raise _refuse(target, why)
     return target
+
+
+#: What a file output of each suffix starts with: (format name, magic bytes).
+_FORMATS: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    ".root": ("ROOT file", (b"root",)),
+    ".pt": ("torch archive", (b"PK\x03\x04",)),
+    ".npz": ("numpy archive", (b"PK\x03\x04",)),
+    ".onnx": ("ONNX model", ()),
+}
+
+
+def _why_not_same_format(target: Path) -> str | None:
+    """Why an existing file must not be overwritten by an output of its suffix's format."""
+    fmt = _FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        return None
+    try:
+        with open(target, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    if not head:
+        return None
+    found = next(
+        (name for name, magics in _FORMATS.values() for m in magics if head.startswith(m)), None
+    )
+    name, magics = fmt
+    if magics and not any(head.startswith(m) for m in magics):
+        return f"holds {'a ' + found if found else 'something'}, not a {name}"
+    if not magics and found:
+        return f"holds a {found}, not a {name}"
+    return None
 
 
 @contextlib.contextmanager

@@ -144,3 +144,21 @@ def test_unwritable_place(good_root, cli):
     rc, err = cli("data", "build", good_root, "-o", "/sys/kernel/ticl_ds", "--workers", "1")
     one_error(rc, err, "/sys/kernel")
     assert not os.path.exists("/sys/kernel/ticl_ds")
+
+
+def test_file_of_another_format_is_not_overwritten(good_root, tmp_path, cli):
+    """-o onto a file that is clearly something else (a ROOT file as .pt, text as .root)."""
+    pt = tmp_path / "model.pt"
+    pt.write_bytes(good_root.read_bytes()[:4096])
+    notes = tmp_path / "notes.root"
+    notes.write_text("my notes\n")
+    before = snapshot(tmp_path)
+    rc, err = cli("export", "torchscript", tmp_path / "run", "-o", pt)
+    one_error(rc, err, "model.pt", "ROOT file")
+    rc, err = cli("data", "generate", "-o", notes, "-n", "2")
+    one_error(rc, err, "notes.root", "not a ROOT file")
+    unchanged(before, tmp_path)
+    rc, _ = cli("data", "generate", "-o", tmp_path / "ev.root", "-n", "2")
+    assert rc == 0
+    rc, _ = cli("data", "generate", "-o", tmp_path / "ev.root", "-n", "3")
+    assert rc == 0, "our own earlier ROOT file is replaced"
