@@ -169,9 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Ctrl-C and SIGTERM both unwind the stack (every atomic writer removes its temporary path);
     # the previous handlers come back afterwards, so an in-process caller keeps its own.
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    import threading
+
+    saved = {}
+    if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+        saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         configure_threads(args.torch_threads)
         rc = handler(args)
