@@ -87,8 +87,10 @@ def test_script_elaborates_then_zeroes_undef():
     lines = s.splitlines()
     assert lines[0].startswith("read_verilog -defer")
     assert "hierarchy -top reg_add -chparam W 9" in lines
-    assert lines.index("setundef -zero") < next(
-        i for i, ln in enumerate(lines) if ln.startswith("synth_xilinx")
+    assert (
+        lines.index("proc -noopt")
+        < lines.index("flatten")
+        < lines.index("setundef -zero t:$mem* %n")
     )
 
 
@@ -115,8 +117,10 @@ def test_parameterised_unit_and_cache(tmp_path):
 @needs_yosys
 def test_out_of_range_select_keeps_logic(tmp_path):
     r = run_unit(SynthUnit("ws", "wide_sel", {"wide_sel": WIDE_SELECT}))
-    assert r.resources["ff"] == 10
-    assert r.resources["lut"] > 0  # folded to constants without setundef -zero
+    # y <= t + a with t < 128, a < 64: 8 live output bits (y[9:8] are constant 0); without
+    # proc -noopt + setundef -zero, Yosys folds the whole sum to a constant (0 FF, 0 LUT)
+    assert r.resources["ff"] == 8
+    assert r.resources["lut"] > 0 and r.resources["carry"] > 0
 
 
 @needs_yosys

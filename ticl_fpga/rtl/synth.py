@@ -16,8 +16,9 @@ Two Yosys details matter on this Verilog:
   elaboration happens once per parameter set, after the top is known);
 * da4ml's ``shift_adder`` selects output bits beyond its adder width when the output is declared
   wider (``Setting 1 MSB bits to undef``); Verilator reads them as 0, Yosys as ``x``, and its
-  optimiser then folds whole adder trees to constants.  ``setundef -zero`` after elaboration
-  gives those bits Verilator's value, so the netlist computes what the simulation checked.
+  optimiser then folds whole adder trees to constants.  ``proc -noopt`` (its ``opt_expr`` would
+  fold within a module), ``flatten``, then ``setundef -zero`` on everything but memories gives
+  those bits Verilator's value, so the netlist computes what was simulated.
 """
 
 from __future__ import annotations
@@ -159,9 +160,11 @@ def synth_script(unit: SynthUnit, *, abc9: bool = True, flatten: bool = True) ->
     lines += [
         f"read_verilog -defer {files}",
         f"hierarchy -top {unit.top} {chparam}".rstrip(),
-        "proc",
+        # proc without its opt_expr, which would fold arithmetic reading an x bit in its module;
+        # memories keep their undefined init/enables (zeroing them breaks memory mapping)
+        "proc -noopt",
         "flatten" if flatten else "",
-        "setundef -zero",
+        "setundef -zero t:$mem* %n",
         f"synth_xilinx -top {unit.top} -noiopad"
         + (" -flatten" if flatten else "")
         + (" -abc9" if abc9 else ""),
@@ -231,6 +234,7 @@ class UnitResult:
     seconds: float
     cached: bool
     key: str
+    source: str = "Yosys synth_xilinx"  # or "cost model (fitted)", "not measured: ..."
 
     def total(self, resource: str) -> float:
         return self.resources.get(resource, 0) * self.count
