@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +22,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch_geometric.data import Data
+from torch_geometric.loader import DataLoader
 
-from ticl_fpga.config import provenance
+from ticl_fpga.config import provenance, read_yaml
+from ticl_fpga.data.dataset import load_dataset
 from ticl_fpga.errors import InputError
 from ticl_fpga.io import atomic_path, check_output, dir_lock, mark_folder
 from ticl_fpga.model.gnn import EdgeClassifierGNN
@@ -40,8 +44,6 @@ MODEL_FORMAT = "ticl-fpga/float-model/1"
 
 def _slim(graphs: Sequence[Any]) -> list:
     """Only the tensors training needs, so batching does not carry per-particle truth."""
-    from torch_geometric.data import Data
-
     return [Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr, y=g.y) for g in graphs]
 
 
@@ -137,28 +139,15 @@ def _fit(
     resume: bool,
     callbacks: Sequence[Any],
 ) -> Path:
+    # Lightning is imported here, not at module top: loading a trained model needs none of it
     import lightning as L
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
-    from torch_geometric.loader import DataLoader
 
-    from ticl_fpga.data.dataset import load_dataset
     from ticl_fpga.train.lightning_module import EdgeClassifierModule
-    from ticl_fpga.train.progress import EpochLines, show_bar
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    ds = load_dataset(dataset_dir)
-    train_graphs, val_graphs = ds.split("train"), ds.split("val")
-    if not train_graphs:
-        raise InputError(dataset_dir, "the train split is empty")
-    if not val_graphs:
-        raise InputError(dataset_dir, "the val split is empty (early stopping needs it)")
-    spec = cfg.spec(node_dim=len(ds.node_features), edge_dim=len(ds.edge_features))
-    _check_graphs(train_graphs, spec, f"{dataset_dir} (train split)")
-    _check_graphs(val_graphs, spec, f"{dataset_dir} (val split)")
+    ds, spec, train_graphs, val_graphs = _load_splits(dataset_dir, cfg)
     scalers = scalers_of(ds)
-
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(spec)  # ours, or the seed's network (TrainConfig.model)
     model.set_scalers(**scalers)
@@ -170,8 +159,6 @@ def _fit(
         focal_gamma=cfg.focal_gamma,
         epochs=cfg.epochs,
     )
-    n_params = sum(p.numel() for p in model.parameters())
-    ckpt_dir = run_dir / CHECKPOINT_DIR
     extra = {
         "dataset": dataset_dir.name,
         "dataset_fingerprint": ds.fingerprint,
@@ -180,23 +167,57 @@ def _fit(
         "scalers": {k: v.tolist() for k, v in scalers.items()},
         "spec": spec.model_dump(),
     }
-    last = ckpt_dir / "last.ckpt"
+    last = run_dir / CHECKPOINT_DIR / "last.ckpt"
     resuming = resume and last.is_file()
     if _is_rank_zero():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if resuming:
-            _check_resume(run_dir, last, extra, module)
-        else:
-            _start_over(run_dir)
-        cfg.save(run_dir / CONFIG_FILE, **extra)
+        _prepare_run_dir(run_dir, cfg, extra, module, resuming=resuming, last=last)
         log.info(
             "training %d parameters on %d events (%d validation) -> %s",
-            n_params,
+            sum(p.numel() for p in model.parameters()),
             len(train_graphs),
             len(val_graphs),
             run_dir,
         )
 
+    train_loader, val_loader = _loaders(train_graphs, val_graphs, cfg)
+    trainer, checkpoint = _make_trainer(cfg, run_dir, len(train_graphs), callbacks)
+    if resuming:
+        log.info("resuming from %s", last)
+    _run(trainer, module, train_loader, val_loader, ckpt_path="last" if resuming else None)
+
+    if trainer.is_global_zero:
+        _save_best(run_dir, module, checkpoint, cfg, ds, dataset_dir, int(trainer.current_epoch))
+    return run_dir
+
+
+def _load_splits(dataset_dir: Path, cfg: TrainConfig) -> tuple[Any, GNNSpec, list, list]:
+    """The dataset, the spec it implies with ``cfg``, and its checked train and val splits."""
+    ds = load_dataset(dataset_dir)
+    train_graphs, val_graphs = ds.split("train"), ds.split("val")
+    if not train_graphs:
+        raise InputError(dataset_dir, "the train split is empty")
+    if not val_graphs:
+        raise InputError(dataset_dir, "the val split is empty (early stopping needs it)")
+    spec = cfg.spec(node_dim=len(ds.node_features), edge_dim=len(ds.edge_features))
+    _check_graphs(train_graphs, spec, f"{dataset_dir} (train split)")
+    _check_graphs(val_graphs, spec, f"{dataset_dir} (val split)")
+    return ds, spec, train_graphs, val_graphs
+
+
+def _prepare_run_dir(
+    run_dir: Path, cfg: TrainConfig, extra: dict[str, Any], module, *, resuming: bool, last: Path
+) -> None:
+    """Check a resumed run matches (or clear an earlier one), then write the run config."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resuming:
+        _check_resume(run_dir, last, extra, module)
+    else:
+        _start_over(run_dir)
+    cfg.save(run_dir / CONFIG_FILE, **extra)
+
+
+def _loaders(train_graphs: Sequence[Any], val_graphs: Sequence[Any], cfg: TrainConfig):
+    """Train loader in a (seed, epoch) order, val loader in file order."""
     train_set = _slim(train_graphs)
     # one process: our (seed, epoch) sampler; DDP: Lightning's DistributedSampler (also seeded)
     order = (
@@ -210,8 +231,19 @@ def _fit(
     val_loader = DataLoader(
         _slim(val_graphs), batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers
     )
+    return train_loader, val_loader
+
+
+def _make_trainer(cfg: TrainConfig, run_dir: Path, n_train: int, callbacks: Sequence[Any]):
+    """The Lightning trainer and its best-by-val_loss checkpoint callback."""
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from ticl_fpga.train.progress import EpochLines, show_bar
+
     checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir,
+        dirpath=run_dir / CHECKPOINT_DIR,
         filename="best-{epoch:03d}",
         monitor="val_loss",
         mode="min",
@@ -219,7 +251,7 @@ def _fit(
         save_last=True,
     )
     early = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience)
-    n_batches = max(1, -(-len(train_graphs) // (cfg.batch_size * cfg.devices)))
+    n_batches = max(1, -(-n_train // (cfg.batch_size * cfg.devices)))
     bar = show_bar(cfg.progress_bar)  # off a terminal: one log line per epoch instead
     trainer = L.Trainer(
         max_epochs=cfg.epochs,
@@ -235,9 +267,11 @@ def _fit(
         log_every_n_steps=min(50, n_batches),
         default_root_dir=run_dir,
     )
-    ckpt_path = "last" if resuming else None
-    if ckpt_path:
-        log.info("resuming from %s", last)
+    return trainer, checkpoint
+
+
+def _run(trainer, module, train_loader, val_loader, *, ckpt_path: str | None) -> None:
+    """``trainer.fit`` without Lightning's noise; Ctrl-C/SIGTERM come back as the interrupt."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
@@ -251,36 +285,37 @@ def _fit(
                 raise exc.__context__ from None
             raise
 
-    if trainer.is_global_zero:
-        best_path = checkpoint.best_model_path
-        if best_path and Path(best_path).is_file():
-            state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
-            module.load_state_dict(state)
-            log.info(
-                "best checkpoint %s (val_loss %.4g)",
-                Path(best_path).name,
-                float(checkpoint.best_model_score),
-            )
-        best_score = checkpoint.best_model_score
-        save_trained_model(
-            run_dir / MODEL_FILE,
-            module.model.cpu(),
-            cfg,
-            node_features=list(ds.node_features),
-            edge_features=list(ds.edge_features),
-            dataset=dataset_dir.name,
-            best_val_loss=None if best_score is None else float(best_score),
-            epochs_trained=int(trainer.current_epoch),
+
+def _save_best(
+    run_dir: Path, module, checkpoint, cfg: TrainConfig, ds, dataset_dir: Path, epochs: int
+) -> None:
+    """Load the best checkpoint's weights into ``module`` and write ``model.pt``."""
+    best_path = checkpoint.best_model_path
+    if best_path and Path(best_path).is_file():
+        state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state)
+        log.info(
+            "best checkpoint %s (val_loss %.4g)",
+            Path(best_path).name,
+            float(checkpoint.best_model_score),
         )
-        log.info("wrote %s", run_dir / MODEL_FILE)
-    return run_dir
+    best_score = checkpoint.best_model_score
+    save_trained_model(
+        run_dir / MODEL_FILE,
+        module.model.cpu(),
+        cfg,
+        node_features=list(ds.node_features),
+        edge_features=list(ds.edge_features),
+        dataset=dataset_dir.name,
+        best_val_loss=None if best_score is None else float(best_score),
+        epochs_trained=epochs,
+    )
+    log.info("wrote %s", run_dir / MODEL_FILE)
 
 
 def _check_resume(run_dir: Path, last: Path, extra: dict[str, Any], module) -> None:
     """Refuse to resume a run made with another architecture, dataset or scalers, or from a
     checkpoint that cannot be read."""
-    from ticl_fpga.config import read_yaml
-
     again = "use another output folder, or --no-resume to start over"
     cfg_path = run_dir / CONFIG_FILE
     if cfg_path.is_file():
@@ -320,8 +355,6 @@ def _check_resume(run_dir: Path, last: Path, extra: dict[str, Any], module) -> N
 
 def _start_over(run_dir: Path) -> None:
     """Remove an earlier run's checkpoints, logs and model so a new run never mixes with them."""
-    import shutil
-
     if not (run_dir / CONFIG_FILE).is_file():
         return  # no earlier run here (a new folder, or one given with --force): nothing of ours
     for name in (CHECKPOINT_DIR, "logs"):
