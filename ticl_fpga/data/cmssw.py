@@ -60,6 +60,9 @@ import numpy as np
 
 from ticl_fpga.data.candidates import candidate_edges, ticlgraph_edges
 from ticl_fpga.data.features import (
+    CMSSW_DIRECT_FEATURES,
+    CMSSW_EDGE_FEATURES,
+    CMSSW_NODE_FEATURES,
     cmssw_edge_features,
     cmssw_node_features,
     edge_features,
@@ -199,26 +202,7 @@ def cmssw_node_columns(nodes: dict[str, np.ndarray], extra: EventExtras) -> dict
     """Per-trackster columns of the 29 node features computed from trackster + cluster trees."""
     n = len(nodes["raw_energy"])
     cols: dict[str, np.ndarray] = {
-        k: np.asarray(nodes[k], dtype=np.float32)
-        for k in (
-            "barycenter_x",
-            "barycenter_y",
-            "barycenter_z",
-            "barycenter_eta",
-            "barycenter_phi",
-            "eVector0_x",
-            "eVector0_y",
-            "eVector0_z",
-            "EV1",
-            "EV2",
-            "EV3",
-            "sigmaPCA1",
-            "sigmaPCA2",
-            "sigmaPCA3",
-            "raw_energy",
-            "raw_em_energy",
-            "time",
-        )
+        k: np.asarray(nodes[k], dtype=np.float32) for k in CMSSW_DIRECT_FEATURES
     }
     idp = np.asarray(extra.id_probabilities, dtype=np.float32).reshape(-1, 8)
     for name, k in ID_FEATURES.items():
@@ -266,15 +250,17 @@ def event_graph(
                 f"entry {ev.entry}: GNNTraining has {len(g['node_raw_energy'])} nodes, "
                 f"the trackster tree {n_all}",
             )
-        cols = {name: g[f"node_{name}"] for name in _GNN_NODE_NAMES}
-        x_all = np.stack([np.asarray(cols[k], dtype=np.float32) for k in _CMSSW_ORDER], axis=1)
-        x_all = x_all.reshape(n_all, len(_CMSSW_ORDER))
+        # GNNTraining branch suffixes are the producer's feature names, in its order
+        x_all = np.stack(
+            [np.asarray(g[f"node_{k}"], dtype=np.float32) for k in CMSSW_NODE_FEATURES], axis=1
+        )
+        x_all = x_all.reshape(n_all, len(CMSSW_NODE_FEATURES))
         ei_all = np.stack(
             [g["edgeIndex_in"].astype(np.int64), g["edgeIndex_out"].astype(np.int64)]
         ).reshape(2, -1)
         ea_all = np.stack(
-            [np.asarray(g[f"edge_{k}"], dtype=np.float32) for k in _CMSSW_EDGE_ORDER], axis=1
-        ).reshape(-1, len(_CMSSW_EDGE_ORDER))
+            [np.asarray(g[f"edge_{k}"], dtype=np.float32) for k in CMSSW_EDGE_FEATURES], axis=1
+        ).reshape(-1, len(CMSSW_EDGE_FEATURES))
         ei, ok = _remap(ei_all, keep, n_all)
         match = g["node_match_idx"].astype(np.int64)[keep]
         return x_all[keep], ei, ea_all[ok], match
@@ -302,39 +288,3 @@ def event_graph(
         kept_cols = {k: v[keep] for k, v in cols.items()}
         return x, ei, cmssw_edge_features(kept_cols, ei), None
     return node_features(nodes), ei, edge_features(nodes, ei), None
-
-
-# GNNTraining branch suffixes in the producer's order of the 29 node / 5 edge features
-_CMSSW_ORDER = (
-    "barycenter_x",
-    "barycenter_y",
-    "barycenter_z",
-    "barycenter_eta",
-    "barycenter_phi",
-    "eVector0_x",
-    "eVector0_y",
-    "eVector0_z",
-    "EV1",
-    "EV2",
-    "EV3",
-    "sigmaPCA1",
-    "sigmaPCA2",
-    "sigmaPCA3",
-    "num_LCs",
-    "num_hits",
-    "raw_energy",
-    "raw_em_energy",
-    "photon_prob",
-    "electron_prob",
-    "muon_prob",
-    "neutral_pion_prob",
-    "charged_hadron_prob",
-    "neutral_hadron_prob",
-    "z_min",
-    "z_max",
-    "LC_density",
-    "trackster_density",
-    "time",
-)
-_GNN_NODE_NAMES = _CMSSW_ORDER
-_CMSSW_EDGE_ORDER = ("raw_energy", "barycenter_z", "barycenter_xy", "eigenvector0", "time")

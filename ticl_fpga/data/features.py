@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ticl_fpga.data.schema import TRACKSTER_BRANCHES
+
 NODE_FEATURES: tuple[str, ...] = (
     "x",
     "y",
@@ -158,6 +160,10 @@ CMSSW_NODE_FEATURES: tuple[str, ...] = (
     "LC_density",
     "trackster_density",
     "time",
+)
+#: The CMSSW node features that are trackster-tree branches as they are (the rest are computed).
+CMSSW_DIRECT_FEATURES: tuple[str, ...] = tuple(
+    n for n in CMSSW_NODE_FEATURES if n in TRACKSTER_BRANCHES
 )
 #: The producer's 5 edge features, in its order.
 CMSSW_EDGE_FEATURES: tuple[str, ...] = (

@@ -71,7 +71,8 @@ import numpy as np
 from pydantic import Field
 
 from ticl_fpga.config import StrictModel
-from ticl_fpga.data.schema import NtupleSchema
+from ticl_fpga.data.features import CMSSW_DIRECT_FEATURES, DETECTOR_SIZE
+from ticl_fpga.data.schema import GNN_EDGE_BRANCHES, GNN_NODE_BRANCHES, NtupleSchema
 from ticl_fpga.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -446,7 +447,7 @@ def _gnn_training(rec, sim, clusters, graph, r2s, r2s_score, r2s_e) -> dict[str,
     import math as m
 
     f = np.float32
-    size = f(2 * (3 - 1.5) * (2 * 47))
+    size = f(DETECTOR_SIZE)
     n = len(rec["raw_energy"])
     t = {
         k: [f(v) for v in rec[k]]
@@ -458,38 +459,10 @@ def _gnn_training(rec, sim, clusters, graph, r2s, r2s_score, r2s_e) -> dict[str,
     }
     lc_z = [f(z) for z in clusters["position_z"]]
     lc_hits = clusters["cluster_number_of_hits"]
-    out: dict[str, list] = {
-        k: []
-        for k in (
-            "node_raw_energy node_raw_em_energy node_barycenter_x node_barycenter_y node_barycenter_z "
-            "node_barycenter_eta node_barycenter_phi node_eVector0_x node_eVector0_y node_eVector0_z "
-            "node_EV1 node_EV2 node_EV3 node_sigmaPCA1 node_sigmaPCA2 node_sigmaPCA3 node_photon_prob "
-            "node_electron_prob node_muon_prob node_neutral_pion_prob node_charged_hadron_prob "
-            "node_neutral_hadron_prob node_z_min node_z_max node_time node_time_error node_LC_density "
-            "node_trackster_density node_num_LCs node_num_hits"
-        ).split()
-    }
+    out: dict[str, list] = {k: [] for k in GNN_NODE_BRANCHES}
     dens = f(f(n) / size)
     for i in range(n):
-        for k in (
-            "raw_energy",
-            "raw_em_energy",
-            "barycenter_x",
-            "barycenter_y",
-            "barycenter_z",
-            "barycenter_eta",
-            "barycenter_phi",
-            "eVector0_x",
-            "eVector0_y",
-            "eVector0_z",
-            "EV1",
-            "EV2",
-            "EV3",
-            "sigmaPCA1",
-            "sigmaPCA2",
-            "sigmaPCA3",
-            "time",
-        ):
+        for k in CMSSW_DIRECT_FEATURES:
             out[f"node_{k}"].append(t[k][i])
         out["node_time_error"].append(t["timeError"][i])
         p = rec["id_probabilities"][i]
@@ -526,20 +499,7 @@ def _gnn_training(rec, sim, clusters, graph, r2s, r2s_score, r2s_e) -> dict[str,
     out["simTrackster_true_energy"] = list(sim["regressed_energy"])
     out["simTrackster_isPU"] = [0] * len(sim["raw_energy"])
     out["simTrackster_pdgID"] = list(sim["pdgID"])
-    edges = {
-        k: [[] for _ in range(n)]
-        for k in (
-            "edge_raw_energy",
-            "edge_barycenter_z",
-            "edge_barycenter_xy",
-            "edge_time",
-            "edge_eigenvector0",
-            "edge_label",
-            "edge_weight",
-            "edgeIndex_out",
-            "edgeIndex_in",
-        )
-    }
+    edges = {k: [[] for _ in range(n)] for k in GNN_EDGE_BRANCHES}
     E, X, Y, Z, T = (
         t[k] for k in ("raw_energy", "barycenter_x", "barycenter_y", "barycenter_z", "time")
     )
