@@ -11,7 +11,9 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from ticl_fpga import __version__
 from ticl_fpga.errors import Terminated, TiclFpgaError
@@ -40,6 +42,38 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D102 - argparse API
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+# ----------------------------------------------------------------------------- flags -> config
+
+
+def flags_given(args: argparse.Namespace, fields: Mapping[str, str] | Sequence[str]) -> dict:
+    """The config fields set on the command line: ``{field: args.<flag>}`` for each flag that is
+    not None.  ``fields`` maps config field -> argparse attribute, or names both alike."""
+    pairs = fields.items() if isinstance(fields, Mapping) else ((f, f) for f in fields)
+    return {f: v for f, a in pairs if (v := getattr(args, a, None)) is not None}
+
+
+def config_from_args(
+    cls,
+    args: argparse.Namespace,
+    fields: Mapping[str, str] | Sequence[str],
+    *,
+    path: str | Path | None = None,
+    base: Mapping[str, Any] | None = None,
+    source: str | None = None,
+    **fixed: Any,
+):
+    """A ``cls`` config (a :class:`~ticl_fpga.config.StrictModel`): the YAML at ``path`` (else
+    ``base``, else the defaults), then ``fixed`` values, then the flags given (:func:`flags_given`)
+    written over their fields; errors name ``source`` (default: ``path`` or "command line")."""
+    if base is not None:
+        raw = dict(base)
+    else:
+        raw = cls.from_yaml(path).model_dump() if path else {}
+    raw.update(fixed)
+    raw.update(flags_given(args, fields))
+    return cls.from_dict(raw, source=source or str(path or "command line"))
 
 
 # ----------------------------------------------------------------------------- value types

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from ticl_fpga.cli import add_subgroup, nonneg_int, positive_int
+from ticl_fpga.cli import add_subgroup, config_from_args, nonneg_int, positive_int
 from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from ticl_fpga.data.synthetic import GeneratorConfig, generate
 
-    base = GeneratorConfig.from_yaml(args.config).model_dump() if args.config else {}
-    base.update(n_events=args.events, pileup=args.pileup, seed=args.seed, n_gun=args.n_gun)
-    cfg = GeneratorConfig.from_dict(base, source="--events/--pileup/--seed")
+    cfg = config_from_args(
+        GeneratorConfig,
+        args,
+        {"n_events": "events", "pileup": "pileup", "seed": "seed", "n_gun": "n_gun"},
+        path=args.config,
+        source="--events/--pileup/--seed",
+    )
     out = check_output(args.output, inputs=[args.config], folder=False)
     out = generate(cfg, out)
     sys.stdout.write(f"{out}: {cfg.n_events} events, PU {cfg.pileup}\n")
@@ -59,11 +63,13 @@ def _generate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from ticl_fpga.data.dataset import BuildConfig, build_dataset, format_summary, load_dataset
 
-    raw = BuildConfig.from_yaml(args.config).model_dump() if args.config else {}
-    for key in ("workers", "max_events"):
-        if getattr(args, key) is not None:
-            raw[key] = getattr(args, key)
-    cfg = BuildConfig.from_dict(raw, source=args.config or "--workers/--max-events")
+    cfg = config_from_args(
+        BuildConfig,
+        args,
+        ("workers", "max_events"),
+        path=args.config,
+        source=args.config or "--workers/--max-events",
+    )
     if args.config:
         check_output(args.output, inputs=[args.config])
     out = build_dataset(args.inputs, args.output, cfg, force=args.force)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ticl_fpga.cli import int_at_least, nonneg_int, positive_int
+from ticl_fpga.cli import config_from_args, flags_given, int_at_least, nonneg_int, positive_int
 
 
 def register(sub) -> None:
@@ -40,14 +40,10 @@ def register(sub) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from ticl_fpga.demo import DemoConfig, run_demo
 
-    overrides = {
-        k: getattr(args, k)
-        for k in ("events", "pileup", "recipe", "prune_target", "n_max", "e_max")
-        if getattr(args, k) is not None
-    }
+    flags = ("events", "pileup", "recipe", "prune_target", "n_max", "e_max")
+    overrides = flags_given(args, flags)
     if args.config:
-        base = DemoConfig.from_yaml(args.config).model_dump()
-        cfg = DemoConfig.from_dict({**base, **overrides}, source=str(args.config))
+        cfg = config_from_args(DemoConfig, args, flags, path=args.config)
     elif args.quick:
         cfg = DemoConfig.quick(**overrides)
     else:

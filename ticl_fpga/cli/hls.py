@@ -10,6 +10,7 @@ from pathlib import Path
 from ticl_fpga.cli import (
     add_capacity_arguments,
     add_subgroup,
+    config_from_args,
     nonneg_int,
     positive_float,
     positive_int,
@@ -81,20 +82,14 @@ def register(sub) -> None:
 def _load_cfg(args: argparse.Namespace, capacity):
     from ticl_fpga.compile.build import HlsBuildConfig
 
-    raw = HlsBuildConfig.from_yaml(args.config).model_dump() if args.config else {}
-    raw["capacity"] = capacity.model_dump()
-    for field, value in (
-        ("backend", args.backend),
-        ("part", args.part),
-        ("clock_period", args.clock_period),
-        ("reuse_factor", args.reuse_factor),
-        ("edge_parallelism", getattr(args, "edge_parallelism", None)),
-    ):
-        if value is not None:
-            raw[field] = value
-    if args.no_synth:
-        raw["synth"] = False
-    return HlsBuildConfig.from_dict(raw, source=str(args.config or "command line"))
+    return config_from_args(
+        HlsBuildConfig,
+        args,
+        ("backend", "part", "clock_period", "reuse_factor", "edge_parallelism"),
+        path=args.config,
+        capacity=capacity.model_dump(),
+        **({"synth": False} if args.no_synth else {}),
+    )
 
 
 def load_qonnx_file(path: Path):

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticl_fpga.cli import add_capacity_arguments, add_subgroup, positive_float, torch_device
+from ticl_fpga.cli import (
+    add_capacity_arguments,
+    add_subgroup,
+    config_from_args,
+    positive_float,
+    torch_device,
+)
 from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
@@ -172,12 +178,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _qat_config(args: argparse.Namespace):
     from ticl_fpga.quantize.qat import QATConfig
 
-    base = QATConfig.from_yaml(args.qat_config).model_dump() if args.qat_config else {}
-    for key in ("epochs", "lr", "batch_size", "calib_batches", "seed", "device"):
-        value = getattr(args, key, None)
-        if value is not None:
-            base[key] = value
-    return QATConfig.from_dict(base, source="--qat-config/flags")
+    return config_from_args(
+        QATConfig,
+        args,
+        ("epochs", "lr", "batch_size", "calib_batches", "seed", "device"),
+        path=args.qat_config,
+        source="--qat-config/flags",
+    )
 
 
 def _prune_config(args: argparse.Namespace, *, stop_at_failure: bool):
@@ -190,9 +197,9 @@ def _prune_config(args: argparse.Namespace, *, stop_at_failure: bool):
             upd["schedule"] = [float(x) for x in args.schedule.split(",") if x.strip()]
         except ValueError:
             raise ConfigError(f"--schedule '{args.schedule}': not a list of numbers") from None
-    if args.finetune_epochs is not None:
-        upd["finetune_epochs"] = args.finetune_epochs
-    return PruneConfig.from_dict(upd, source="--schedule/--finetune-epochs")
+    return config_from_args(
+        PruneConfig, args, ("finetune_epochs",), base=upd, source="--schedule/--finetune-epochs"
+    )
 
 
 def _target(args: argparse.Namespace, recipe) -> Any:

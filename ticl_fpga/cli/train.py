@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ticl_fpga.cli import config_from_args
+
 # numeric options are validated by TrainConfig (one line naming the field) before any work
 
 
@@ -53,23 +55,14 @@ def _train(args: argparse.Namespace) -> int:
     from ticl_fpga.train.config import TrainConfig, load_train_config
     from ticl_fpga.train.fit import fit
 
-    cfg = load_train_config(args.config or "default")
-    overrides = {
-        "model": args.model,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "seed": args.seed,
-        "devices": args.devices,
-        "strategy": args.strategy,
-        "accelerator": args.accelerator,
-        "num_threads": args.threads,
-    }
-    raw = cfg.model_dump()
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    if args.no_progress:
-        raw["progress_bar"] = False
-    cfg = TrainConfig.from_dict(raw, source="command line")
+    flags = ("model", "epochs", "batch_size", "lr", "seed", "devices", "strategy", "accelerator")
+    cfg = config_from_args(
+        TrainConfig,
+        args,
+        {**{f: f for f in flags}, "num_threads": "threads"},
+        base=load_train_config(args.config or "default").model_dump(),
+        **({"progress_bar": False} if args.no_progress else {}),
+    )
     check_accelerator(cfg.accelerator, cfg.devices)
     run = fit(args.dataset, cfg, args.output, resume=not args.no_resume, force=args.force)
     sys.stdout.write(f"{run}\n")
