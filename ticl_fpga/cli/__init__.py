@@ -117,6 +117,16 @@ def add_capacity_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def add_window_overlap_argument(parser: argparse.ArgumentParser) -> None:
+    """``--window-overlap``: nodes shared by neighbouring eta windows of an oversize graph."""
+    parser.add_argument(
+        "--window-overlap",
+        type=nonneg_int,
+        default=0,
+        help="nodes shared by neighbouring eta windows",
+    )
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite float > 0."""
     import math

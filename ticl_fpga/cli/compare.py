@@ -8,7 +8,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ticl_fpga.cli import add_capacity_arguments, nonneg_int, positive_int, unit_interval
+from ticl_fpga.cli import (
+    add_capacity_arguments,
+    add_window_overlap_argument,
+    positive_int,
+    unit_interval,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +45,7 @@ def register(sub) -> None:
     p.add_argument("--hls-project", type=Path, help="project written by 'ticl-fpga hls build'")
     add_capacity_arguments(p, "when exporting QONNX")
     p.add_argument("--max-events", type=positive_int, help="compare at most this many events")
-    p.add_argument(
-        "--window-overlap",
-        type=nonneg_int,
-        default=0,
-        help="nodes shared by neighbouring eta windows",
-    )
+    add_window_overlap_argument(p)
     p.add_argument(
         "--cut", type=unit_interval, default=0.5, help="fixed score cut besides the working point"
     )

@@ -10,8 +10,8 @@ from pathlib import Path
 from ticl_fpga.cli import (
     add_capacity_arguments,
     add_subgroup,
+    add_window_overlap_argument,
     config_from_args,
-    nonneg_int,
     positive_float,
     positive_int,
 )
@@ -65,12 +65,7 @@ def register(sub) -> None:
     p.add_argument(
         "--out", type=Path, required=True, help="output .npz (logits per graph, concatenated)"
     )
-    p.add_argument(
-        "--window-overlap",
-        type=nonneg_int,
-        default=0,
-        help="nodes shared by neighbouring eta windows",
-    )
+    add_window_overlap_argument(p)
     p.add_argument(
         "--refuse-oversize",
         action="store_true",

@@ -80,6 +80,12 @@ def _prune_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs after each step (2)")
 
 
+def _dataset_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
@@ -91,9 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     q.add_argument("model", help="float training run folder (model.pt)")
-    q.add_argument(
-        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
-    )
+    _dataset_argument(q)
     q.add_argument("--recipe", default="w6a6", help="recipe name in quant/ or YAML path")
     q.add_argument("-o", "--output", required=True, help="quantized run folder to write")
     _qat_options(q)
@@ -113,9 +117,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="float run folder for agreement and distillation when MODEL is a quantized run "
         "(default: the float model recorded in it)",
     )
-    p.add_argument(
-        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
-    )
+    _dataset_argument(p)
     p.add_argument("--recipe", action="append", help="recipe(s); repeat for several (default w6a6)")
     p.add_argument(
         "-o",
@@ -135,9 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     s.add_argument("model", help="float training run folder")
-    s.add_argument(
-        "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
-    )
+    _dataset_argument(s)
     s.add_argument("--recipes", default="w8a8,w6a6,w4a4,mixed", help="comma-separated recipes")
     s.add_argument("-o", "--output", required=True, help="scan output folder")
     s.add_argument(
