@@ -412,7 +412,7 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
     from concurrent.futures import ThreadPoolExecutor
 
     from ticl_fpga.errors import TiclFpgaError
-    from ticl_fpga.rtl.synth import UnitResult, run_unit
+    from ticl_fpga.rtl.synth import UnitResult, _current_pass, run_unit
 
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     order = sorted(
@@ -422,6 +422,24 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
     results: dict[int, UnitResult] = {}
     skipped: dict[str, str] = {}
     lock = threading.Lock()
+    running: dict[str, dict] = {}
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def monitor() -> None:  # a progress line a minute while Yosys runs
+        while not stop.wait(60):
+            now = time.perf_counter()
+            busy = ", ".join(
+                f"{n} {now - st['start']:.0f}s {_current_pass(st['log'])}".rstrip()
+                for n, st in list(running.items())
+            )
+            log.info(
+                "firmware synthesis: %d/%d units after %.0f s; running: %s",
+                len(results) + len(skipped),
+                len(units),
+                now - t0,
+                busy or "-",
+            )
 
     def one(i: int) -> None:
         u = units[i]
@@ -429,7 +447,7 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
         try:
             if left is not None and left <= 5:
                 raise TimeoutError("synthesis budget spent")
-            r = run_unit(u, cache_dir=cache_dir, timeout=left)
+            r = run_unit(u, cache_dir=cache_dir, timeout=left, status=running)
             log.info(
                 "firmware synthesis: %s %s LUT (%s)",
                 u.name,
@@ -444,9 +462,13 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
         with lock:
             results[i] = r
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for f in [pool.submit(one, i) for i in order]:
-            f.result()
+    threading.Thread(target=monitor, daemon=True).start()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for f in [pool.submit(one, i) for i in order]:
+                f.result()
+    finally:
+        stop.set()
     out = []
     for i, u in enumerate(units):
         if i in results:
