@@ -156,24 +156,18 @@ def float_scores(model_or_path, graphs, *, device: str | None = None) -> tuple[l
 
 def _jobs(graphs, quant_model, capacity, overlap: int = 0):
     """(graph index, edge ids, padded window) for every graph, windowed like ``hls_predict``."""
-    from ticl_fpga.compile.capacity import pad_graph, windows
+    from ticl_fpga.compile.capacity import split_to_fit
     from ticl_fpga.compile.to_qonnx import quantize_inputs
 
     jobs, lost = [], []
     for gi, g in enumerate(graphs):
         x, ei, ea = g.x.numpy(), g.edge_index.numpy(), g.edge_attr.numpy()
         xq, eq = quantize_inputs(quant_model, x, ea)
-        n, e = x.shape[0], ei.shape[1]
-        if n <= capacity.n_max and e <= capacity.e_max:
-            jobs.append((gi, np.arange(e), pad_graph(xq, ei, eq, capacity)))
-            lost.append(np.zeros(e, dtype=bool))
-            continue
         eta = getattr(g, "node_eta", None)
         order = np.argsort(eta.numpy(), kind="stable") if eta is not None else None
-        wins, lost_mask = windows(n, ei, capacity, order, overlap=overlap)
+        parts, lost_mask = split_to_fit(xq, ei, eq, capacity, order, overlap=overlap)
         lost.append(lost_mask)
-        for w in wins:
-            jobs.append((gi, w.edges, pad_graph(*w.subgraph(xq, ei, eq), capacity)))
+        jobs.extend((gi, p.edges, p.padded(capacity)) for p in parts)
     return jobs, lost
 
 

@@ -128,3 +128,45 @@ def windows(
             break
         start += max(size - overlap, 1)
     return out, ~covered
+
+
+@dataclass
+class Part:
+    """A graph, or one window of it, that fits the capacity; ``edges`` are the original ids of
+    its edge rows."""
+
+    edges: np.ndarray
+    x: np.ndarray
+    edge_index: np.ndarray
+    edge_attr: np.ndarray
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.x, self.edge_index, self.edge_attr
+
+    def padded(self, capacity: Capacity) -> PaddedGraph:
+        return pad_graph(self.x, self.edge_index, self.edge_attr, capacity)
+
+
+def fits(num_nodes: int, num_edges: int, capacity: Capacity) -> bool:
+    """Whether a graph of that size runs whole at ``capacity``."""
+    return num_nodes <= capacity.n_max and num_edges <= capacity.e_max
+
+
+def split_to_fit(
+    x: np.ndarray,
+    edge_index: np.ndarray,
+    edge_attr: np.ndarray,
+    capacity: Capacity,
+    order: np.ndarray | None = None,
+    *,
+    overlap: int = 0,
+) -> tuple[list[Part], np.ndarray]:
+    """The graph as it runs at ``capacity``: itself when it fits, else its :func:`windows` (nodes in
+    ``order``, sharing ``overlap`` nodes).  Returns the parts and a boolean mask of the edges that
+    landed in no window (lost; none when the graph fits)."""
+    n, e = x.shape[0], edge_index.shape[1]
+    if fits(n, e, capacity):
+        return [Part(np.arange(e), x, edge_index, edge_attr)], np.zeros(e, dtype=bool)
+    wins, lost = windows(n, edge_index, capacity, order, overlap=overlap)
+    return [Part(w.edges, *w.subgraph(x, edge_index, edge_attr)) for w in wins], lost

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
-from ticl_fpga.compile.capacity import Capacity, PaddedGraph, pad_graph, windows
+from ticl_fpga.compile.capacity import Capacity, PaddedGraph, fits, split_to_fit
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
 from ticl_fpga.errors import InputError
 
@@ -161,19 +161,16 @@ def hls_predict(
         result.sizes.append((n, e))
         result.n_edges += e
         result.logits.append(np.full(e, np.nan))
-        if n <= capacity.n_max and e <= capacity.e_max:
-            jobs.append((gi, np.arange(e), pad_graph(x, ei, ea, capacity)))
-            continue
-        if on_overflow == "refuse":
-            raise InputError(
-                f"<graph {gi}>",
-                f"{n} nodes / {e} edges exceed the capacity n_max={capacity.n_max}, e_max={capacity.e_max}",
-            )
-        result.n_windowed_graphs += 1
-        wins, lost = windows(n, ei, capacity, order, overlap=window_overlap)
+        if not fits(n, e, capacity):
+            if on_overflow == "refuse":
+                raise InputError(
+                    f"<graph {gi}>",
+                    f"{n} nodes / {e} edges exceed the capacity n_max={capacity.n_max}, e_max={capacity.e_max}",
+                )
+            result.n_windowed_graphs += 1
+        parts, lost = split_to_fit(x, ei, ea, capacity, order, overlap=window_overlap)
         result.n_lost += int(lost.sum())
-        for w in wins:
-            jobs.append((gi, w.edges, pad_graph(*w.subgraph(x, ei, ea), capacity)))
+        jobs.extend((gi, p.edges, p.padded(capacity)) for p in parts)
     outs = run_csim(hls_model, [j[2] for j in jobs])
     for (gi, edges, padded), y in zip(jobs, outs, strict=True):
         result.logits[gi][edges] = y[: padded.e_real]
