@@ -158,13 +158,18 @@ _FLAT_EVENT = ("event_run", "event_luminosityBlock", "event_event")
 
 
 def _event_kind(tree) -> str | None:
-    """How a trackster tree stores the event id: ``number`` (an unsigned counter), ``record``
-    (``edm::EventID`` as TICLDumper writes it, or an RNTuple record with run/luminosityBlock/
-    event), ``flat`` (a record split into ``event_*`` branches) or ``None`` (no event branch:
-    the entry number is used)."""
+    """How a trackster tree stores the event id: ``number`` (an unsigned counter), ``split``
+    (``edm::EventID`` as TICLDumper writes it: a TTree branch split into ``run_``,
+    ``luminosityBlock_``, ``event_`` sub-branches), ``record`` (an unsplit EventID branch, or an
+    RNTuple record with run/luminosityBlock/event), ``flat`` (a record split into ``event_*``
+    branches) or ``None`` (no event branch: the entry number is used)."""
     keys = set(tree.keys())
     if "event" in keys:
-        return "number" if tree["event"].typename in _NUMERIC else "record"
+        if tree["event"].typename in _NUMERIC:
+            return "number"
+        if getattr(tree, "classname", "") == "TTree" and len(tree["event"].branches):
+            return "split"
+        return "record"
     if all(k in keys for k in _FLAT_EVENT):
         return "flat"
     return None
@@ -183,8 +188,14 @@ def _event_ids(reco, kind: str | None, first: int, n: int) -> tuple[np.ndarray, 
     zeros = np.zeros(n, dtype=np.int64)
     if kind == "number":
         return zeros, zeros, ak.to_numpy(reco["event"]).astype(np.int64)
-    if kind == "record":
-        rec = reco["event"]
+    if kind in ("record", "split"):
+        rec = (
+            reco["event"]
+            if kind == "record"
+            else ak.zip(
+                {k.split("/", 1)[1]: reco[k] for k in reco.fields if k.startswith("event/")}
+            )
+        )
         return (
             _record_field(rec, ("run_", "run")),
             _record_field(rec, ("luminosityBlock_", "luminosityBlock")),
@@ -381,6 +392,9 @@ def iter_events(
         try:
             stack = contextlib.ExitStack()
             f = stack.enter_context(uproot.open(path))
+            if event_kind == "split":  # read the sub-branches of the EventID
+                ev_branch = f[schema.tree_path(schema.tracksters)]["event"]
+                event_names = [f"event/{b.name}" for b in ev_branch.branches]
             its = [
                 f[schema.tree_path(tree)].iterate(
                     names + (event_names if tree == schema.tracksters else []),

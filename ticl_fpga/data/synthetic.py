@@ -73,6 +73,7 @@ from pydantic import Field
 from ticl_fpga.config import StrictModel
 from ticl_fpga.data.features import CMSSW_DIRECT_FEATURES, DETECTOR_SIZE
 from ticl_fpga.data.schema import GNN_EDGE_BRANCHES, GNN_NODE_BRANCHES, NtupleSchema
+from ticl_fpga.errors import MissingDependencyError
 from ticl_fpga.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,17 @@ class GeneratorConfig(StrictModel):
     )
     pu_tracksters_per_vertex: float = Field(2.0, ge=0)
     pu_energy_mean: float = Field(1.5, gt=0)
-    events_per_chunk: int = Field(100, ge=1, description="events per uproot write (basket)")
+    events_per_chunk: int = Field(100, ge=1, description="events generated per write (basket)")
     gnn_training: bool = Field(True, description="also write ticlDumperGNN/GNNTraining")
     event_branch: Literal["counter", "eventid", "absent"] = Field(
         "counter", description="the event branch: unsigned counter, EventID record, or none"
     )
     run: int = Field(1, ge=1, description="run number of eventid records")
+    writer: Literal["auto", "pyroot", "uproot"] = Field(
+        "auto",
+        description="pyroot: every tree a TTree, as the dumper writes (needs the root extra); "
+        "uproot: RNTuples for trees with nested vectors; auto: pyroot when importable",
+    )
 
 
 def _unit(eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
@@ -551,24 +557,25 @@ def _event_column(events: np.ndarray, event_branch: str, run: int) -> Any:
     return events.astype(np.uint64)
 
 
-def _write_chunk(
-    f,
+def _chunk_trees(
     schema: NtupleSchema,
     records: list[dict],
     events: np.ndarray,
-    first: bool,
     *,
     event_branch: str = "counter",
     run: int = 1,
     gnn: bool = True,
-) -> None:
+) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """Every tree's columns for one chunk of events, ``{path in the file: {branch: column}}``
+    (numpy for one value per event, awkward for lists), and the paths of the trees whose branches
+    are at most singly jagged (the ones uproot can write as TTrees)."""
     event_col = _event_column(events, event_branch, run)
     trees: dict[str, dict[str, Any]] = {}
     for part, tree in (("reco", schema.tracksters), ("sim", schema.simtracksters)):
         cols: dict[str, Any] = {"event": events.astype(np.uint64)}
         for name in records[0][part]:
             cols[name] = _column([r[part][name] for r in records], name)
-        trees[tree] = cols
+        trees[schema.tree_path(tree)] = cols
     acols: dict[str, Any] = {"event": events.astype(np.uint64)}
     for direction in ("recoToSim", "simToReco"):
         idx = [r["assoc"][direction][0] for r in records]
@@ -579,8 +586,8 @@ def _write_chunk(
         acols[schema.assoc(direction, "sharedE")] = ak.values_astype(
             ak.Array([r["assoc"][direction][2] for r in records]), np.float32
         )
-    trees[schema.associations] = acols
-    trees[schema.graph] = {
+    trees[schema.tree_path(schema.associations)] = acols
+    trees[schema.tree_path(schema.graph)] = {
         k: ak.values_astype(ak.Array([r["graph"][k] for r in records]), t)
         for k, t in (
             ("linked_inners", np.uint32),
@@ -588,18 +595,16 @@ def _write_chunk(
             ("isRootTrackster", bool),
         )
     }
-    ttrees = {
-        schema.clusters: {
-            "position_z": ak.values_astype(
-                ak.Array([r["clusters"]["position_z"] for r in records]), np.float32
-            ),
-            "cluster_number_of_hits": ak.values_astype(
-                ak.Array([r["clusters"]["cluster_number_of_hits"] for r in records]), np.int32
-            ),
-        }
+    clusters = {
+        "position_z": ak.values_astype(
+            ak.Array([r["clusters"]["position_z"] for r in records]), np.float32
+        ),
+        "cluster_number_of_hits": ak.values_astype(
+            ak.Array([r["clusters"]["cluster_number_of_hits"] for r in records]), np.int32
+        ),
     }
     if event_branch != "absent":
-        for cols in (*trees.values(), *ttrees.values()):
+        for cols in (*trees.values(), clusters):
             cols["event"] = event_col
     else:
         for cols in trees.values():
@@ -615,23 +620,401 @@ def _write_chunk(
             )
             gcols[k] = ak.values_astype(arr, kind)
         trees[schema.gnn_path()] = gcols
-    for tree, cols in trees.items():
-        path = schema.gnn_path() if tree == schema.gnn_path() else schema.tree_path(tree)
-        if first:
-            f[path] = cols
+    flat_path = schema.tree_path(schema.clusters)
+    trees[flat_path] = clusters  # singly jagged: a TTree even for uproot, as the dumper writes
+    return trees, {flat_path}
+
+
+# --- writers --------------------------------------------------------------------------------
+#
+# CMSSW's TICLDumper fills TTrees whose branches are scalars, std::vector<T> and
+# std::vector<std::vector<T>>, and an edm::EventID.  PyROOT writes exactly that: a small C++
+# filler (below, compiled once per process by cling) copies each chunk's numpy buffers into
+# the branch objects and calls TTree::Fill, so the Python side never loops over events.  uproot
+# cannot write doubly-jagged TTree branches, so without PyROOT the trees that hold them are
+# RNTuples (the reader goes through uproot's common interface for both).
+
+_FILLER_CPP = r"""
+#include <TClass.h>
+#include <TCollectionProxyInfo.h>
+#include <TDirectory.h>
+#include <TEmulatedCollectionProxy.h>
+#include <TFile.h>
+#include <TTree.h>
+#include <TUUID.h>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ticl_fpga_synth {
+
+// TFile's UUID is protected; a pointer to the inherited member reaches it legally.
+struct UUIDAccess : TDirectory {
+  static TUUID TDirectory::*member() { return &UUIDAccess::fUUID; }
+};
+
+// ROOT ships dictionaries for vector<vector<float>> but not for vector<vector<(unsigned) int>>;
+// without one TTree::Branch refuses the collection (an emulated proxy).  Give the class the
+// compiled proxy a rootcling dictionary would register.
+template <typename C> void compiled_proxy() {
+  TClass* cl = TClass::GetClass(typeid(C));
+  if (!cl) throw std::runtime_error("no TClass for a nested std::vector");
+  if (!cl->GetCollectionProxy() || dynamic_cast<TEmulatedCollectionProxy*>(cl->GetCollectionProxy())) {
+    std::unique_ptr<ROOT::Detail::TCollectionProxyInfo> info(
+        ROOT::Detail::TCollectionProxyInfo::Generate(ROOT::Detail::TCollectionProxyInfo::Pushback<C>()));
+    cl->SetCollectionProxy(*info);
+  }
+  if (dynamic_cast<TEmulatedCollectionProxy*>(cl->GetCollectionProxy()))
+    throw std::runtime_error(std::string("no compiled collection proxy for ") + cl->GetName());
+}
+
+struct Column {
+  virtual ~Column() {}
+  virtual void load(Long64_t i) = 0;
+  // numpy buffers of the current chunk: data (d0; d1, d2 for EventID), offsets (o1 outer, o2 inner)
+  uintptr_t d0 = 0, d1 = 0, d2 = 0, o1 = 0, o2 = 0;
+};
+
+template <typename T, typename D> struct Scalar : Column {
+  T value{};
+  Scalar(TTree* t, const std::string& name, const std::string& leaf) {
+    if (!t->Branch(name.c_str(), &value, (name + "/" + leaf).c_str())) throw std::runtime_error("cannot create branch " + name);
+  }
+  void load(Long64_t i) override { value = static_cast<T>(reinterpret_cast<const D*>(d0)[i]); }
+};
+
+template <typename T, typename D> struct Vec : Column {
+  std::vector<T> value;
+  std::vector<T>* ptr = &value;
+  Vec(TTree* t, const std::string& name, const std::string& cls) {
+    if (!t->Branch(name.c_str(), cls.c_str(), &ptr)) throw std::runtime_error("cannot create branch " + name);
+  }
+  void load(Long64_t i) override {
+    auto d = reinterpret_cast<const D*>(d0);
+    auto o = reinterpret_cast<const int64_t*>(o1);
+    value.assign(d + o[i], d + o[i + 1]);
+  }
+};
+
+template <typename T, typename D> struct VecVec : Column {
+  std::vector<std::vector<T>> value;
+  std::vector<std::vector<T>>* ptr = &value;
+  VecVec(TTree* t, const std::string& name, const std::string& cls) {
+    compiled_proxy<std::vector<std::vector<T>>>();
+    if (!t->Branch(name.c_str(), cls.c_str(), &ptr)) throw std::runtime_error("cannot create branch " + name);
+  }
+  void load(Long64_t i) override {
+    auto d = reinterpret_cast<const D*>(d0);
+    auto a = reinterpret_cast<const int64_t*>(o1);
+    auto b = reinterpret_cast<const int64_t*>(o2);
+    value.resize(a[i + 1] - a[i]);
+    for (int64_t k = a[i]; k < a[i + 1]; ++k) value[k - a[i]].assign(d + b[k], d + b[k + 1]);
+  }
+};
+
+struct EventIDColumn : Column {
+  edm::EventID value;
+  edm::EventID* ptr = &value;
+  EventIDColumn(TTree* t, const std::string& name) {
+    if (!t->Branch(name.c_str(), "edm::EventID", &ptr)) throw std::runtime_error("cannot create branch " + name);
+  }
+  void load(Long64_t i) override {
+    value = edm::EventID(reinterpret_cast<const uint32_t*>(d0)[i], reinterpret_cast<const uint32_t*>(d1)[i],
+                         reinterpret_cast<const uint64_t*>(d2)[i]);
+  }
+};
+
+template <typename T, typename D>
+std::unique_ptr<Column> make(TTree* t, const std::string& name, int depth, const std::string& cpp, const std::string& leaf) {
+  if (depth == 0) return std::make_unique<Scalar<T, D>>(t, name, leaf);
+  if (depth == 1) return std::make_unique<Vec<T, D>>(t, name, "std::vector<" + cpp + ">");
+  if (depth == 2) return std::make_unique<VecVec<T, D>>(t, name, "std::vector<std::vector<" + cpp + "> >");
+  throw std::invalid_argument("branch " + name + ": nesting depth " + std::to_string(depth) + " not supported");
+}
+
+class Tree {
+ public:
+  Tree(TDirectory* dir, const std::string& name) {
+    TDirectory::TContext ctx(dir);
+    tree_ = new TTree(name.c_str(), name.c_str());  // owned by dir
+  }
+  void add(const std::string& name, int depth, const std::string& kind) {
+    std::unique_ptr<Column> c;
+    if (kind == "eventid") c = std::make_unique<EventIDColumn>(tree_, name);
+    else if (kind == "float") c = make<float, float>(tree_, name, depth, "float", "F");
+    else if (kind == "uint32") c = make<unsigned int, uint32_t>(tree_, name, depth, "unsigned int", "i");
+    else if (kind == "int32") c = make<int, int32_t>(tree_, name, depth, "int", "I");
+    else if (kind == "uint64") c = make<unsigned long long, uint64_t>(tree_, name, depth, "unsigned long long", "l");
+    else if (kind == "bool") c = make<bool, uint8_t>(tree_, name, depth, "bool", "O");
+    else throw std::invalid_argument("branch " + name + ": type " + kind + " not supported");
+    cols_.push_back(std::move(c));
+  }
+  void set(std::size_t k, uintptr_t d0, uintptr_t d1, uintptr_t d2, uintptr_t o1, uintptr_t o2) {
+    auto& c = *cols_.at(k);
+    c.d0 = d0; c.d1 = d1; c.d2 = d2; c.o1 = o1; c.o2 = o2;
+  }
+  void fill(Long64_t n) {
+    for (Long64_t i = 0; i < n; ++i) {
+      for (auto& c : cols_) c->load(i);
+      if (tree_->Fill() < 0) throw std::runtime_error(std::string("TTree::Fill failed for ") + tree_->GetName());
+    }
+    for (auto& c : cols_) c->d0 = c->d1 = c->d2 = c->o1 = c->o2 = 0;  // the buffers go away
+  }
+
+ private:
+  TTree* tree_;
+  std::vector<std::unique_ptr<Column>> cols_;
+};
+
+class File {
+ public:
+  File(const std::string& path, const std::string& title, int compress)
+      : file_(TFile::Open(path.c_str(), "RECREATE", title.c_str(), compress)) {
+    if (!file_ || file_->IsZombie()) throw std::runtime_error("cannot create " + path);
+  }
+  Tree& tree(const std::string& folder, const std::string& name) {
+    TDirectory* d = file_.get();
+    if (!folder.empty()) {
+      d = file_->GetDirectory(folder.c_str());
+      if (!d) d = file_->mkdir(folder.c_str());
+      if (!d) throw std::runtime_error("cannot create directory " + folder);
+    }
+    trees_.push_back(std::make_unique<Tree>(d, name));
+    return *trees_.back();
+  }
+  // uuid: the file UUID (TFile header) as text, or "" to keep ROOT's random one
+  void close(const std::string& uuid) {
+    if (!file_) return;
+    if (!uuid.empty()) file_.get()->*UUIDAccess::member() = TUUID(uuid.c_str());
+    if (file_->Write() < 0 || file_->TestBit(TFile::kWriteError)) throw std::runtime_error("TFile::Write failed");
+    file_->Close();
+    trees_.clear();
+    file_.reset();
+  }
+  void abort() {
+    trees_.clear();
+    if (file_) file_->Close();
+    file_.reset();
+  }
+
+ private:
+  std::unique_ptr<TFile> file_;
+  std::vector<std::unique_ptr<Tree>> trees_;
+};
+
+}  // namespace ticl_fpga_synth
+"""
+
+# As CMSSW declares it (DataFormats/Provenance/interface/EventID.h): the members TICLDumper's
+# ``event`` branch stores.  Declared only when no real dictionary is loaded (e.g. in CMSSW).
+_EVENTID_CPP = r"""
+namespace edm {
+class EventID {
+ public:
+  EventID() : run_(0), luminosityBlock_(0), event_(0) {}
+  EventID(unsigned int run, unsigned int lumi, unsigned long long event)
+      : run_(run), luminosityBlock_(lumi), event_(event) {}
+ private:
+  unsigned int run_;
+  unsigned int luminosityBlock_;
+  unsigned long long event_;
+};
+}
+"""
+
+_PYROOT: dict[str, Any] = {}
+
+
+def pyroot_status() -> tuple[Any, str]:
+    """``(ROOT module with the TTree filler declared, "ROOT <version>")`` or ``(None, why not)``.
+
+    Imported and compiled once per process, lazily (importing ROOT takes seconds)."""
+    if "module" not in _PYROOT:
+        _PYROOT["module"], _PYROOT["why"] = _load_pyroot()
+    return _PYROOT["module"], _PYROOT["why"]
+
+
+def _load_pyroot() -> tuple[Any, str]:
+    import importlib.util
+    import warnings
+
+    if importlib.util.find_spec("ROOT") is None:
+        return None, "PyROOT is not installed (pip install 'ticl-fpga[root]')"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the PyPI build warns that it is an alpha
+            import ROOT
+        ROOT.gROOT.SetBatch(True)
+        ROOT.gSystem.ResetSignals()  # keep the process's own crash/interrupt handlers
+        if not hasattr(ROOT, "ticl_fpga_synth"):
+            if not ROOT.TClass.GetClass("edm::EventID") and not ROOT.gInterpreter.Declare(
+                _EVENTID_CPP
+            ):
+                return None, "cling could not compile edm::EventID"
+            if not ROOT.gInterpreter.Declare(_FILLER_CPP):
+                return None, "cling could not compile the TTree filler"
+        return ROOT, f"ROOT {ROOT.gROOT.GetVersion()}"
+    except Exception as exc:  # a broken install: import errors, missing libraries, cling
+        return None, f"PyROOT is not usable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+
+
+_KINDS = {
+    np.dtype(np.float32): "float",
+    np.dtype(np.uint32): "uint32",
+    np.dtype(np.int32): "int32",
+    np.dtype(np.uint64): "uint64",
+    np.dtype(np.bool_): "bool",
+}
+
+
+def _buffer(a: Any, dtype: Any = None) -> np.ndarray:
+    arr = np.ascontiguousarray(ak.to_numpy(a) if isinstance(a, ak.Array) else a, dtype=dtype)
+    return arr.view(np.uint8) if arr.dtype == np.bool_ else arr
+
+
+def _offsets(a: ak.Array) -> np.ndarray:
+    counts = ak.to_numpy(ak.num(a, axis=1)).astype(np.int64)
+    return np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
+
+
+def _branch(name: str, col: Any) -> tuple[int, str, list[np.ndarray | None]]:
+    """(nesting depth, element type, [d0, d1, d2, o1, o2] buffers) of one column."""
+    if isinstance(col, ak.Array) and col.fields:  # edm::EventID
+        if tuple(col.fields) != ("run", "luminosityBlock", "event"):
+            raise ValueError(f"branch {name}: record fields {col.fields} are not an EventID")
+        bufs = [
+            _buffer(col[f], t)
+            for f, t in (("run", np.uint32), ("luminosityBlock", np.uint32), ("event", np.uint64))
+        ]
+        return 0, "eventid", [*bufs, None, None]
+    depth = col.ndim - 1 if isinstance(col, ak.Array) else 0
+    if depth == 0:
+        content, o1, o2 = _buffer(col), None, None
+    elif depth == 1:
+        content, o1, o2 = _buffer(ak.flatten(col)), _offsets(col), None
+    elif depth == 2:
+        inner = ak.flatten(col)
+        content, o1, o2 = _buffer(ak.flatten(inner)), _offsets(col), _offsets(inner)
+    else:
+        raise ValueError(f"branch {name}: nesting depth {depth} not supported")
+    dtype = np.dtype(np.bool_) if content.dtype == np.uint8 else content.dtype
+    if dtype not in _KINDS:
+        raise ValueError(f"branch {name}: dtype {dtype} not supported")
+    return depth, _KINDS[dtype], [content, None, None, o1, o2]
+
+
+class _PyRootWriter:
+    """Every tree a TTree, filled by the C++ filler (PyROOT)."""
+
+    kind = "TTrees (PyROOT)"
+
+    def __init__(self, path: Path, file_uuid: uuid.UUID | None) -> None:
+        ROOT, why = pyroot_status()
+        if ROOT is None:
+            raise MissingDependencyError(f"writer: pyroot needs PyROOT: {why}")
+        # ZLIB level 1, as uproot writes: readable without extra decompression packages
+        title = "ticl-fpga synthetic TICLDumper ntuple (TTrees, PyROOT)"
+        self._f = ROOT.ticl_fpga_synth.File(str(path), title, 101)
+        self._uuid = str(file_uuid) if file_uuid is not None else ""
+        self._trees: dict[str, tuple[Any, list[tuple[str, int, str]]]] = {}
+
+    def write(self, trees: dict[str, dict[str, Any]], flat: set[str], n: int) -> None:
+        del flat  # every tree is a TTree here
+        for path, cols in trees.items():
+            specs = [(name, *_branch(name, col)) for name, col in cols.items()]
+            layout = [(name, depth, kind) for name, depth, kind, _ in specs]
+            if path not in self._trees:
+                folder, _, tname = path.rpartition("/")
+                tree = self._f.tree(folder, tname)
+                for name, depth, kind in layout:
+                    tree.add(name, depth, kind)
+                self._trees[path] = (tree, layout)
+            tree, want = self._trees[path]
+            if layout != want:
+                raise ValueError(f"{path}: branches differ between chunks ({want} vs {layout})")
+            for k, (*_, bufs) in enumerate(specs):
+                tree.set(k, *(0 if b is None else b.ctypes.data for b in bufs))
+            tree.fill(n)  # the buffers in ``specs`` stay alive until here
+
+    def close(self) -> None:
+        self._f.close(self._uuid)
+
+    def abort(self) -> None:
+        self._f.abort()
+
+
+class _UprootWriter:
+    """uproot: TTrees for flat/singly-jagged trees, RNTuples for the others."""
+
+    kind = "RNTuples + clusters TTree (uproot)"
+
+    def __init__(self, path: Path, file_uuid: uuid.UUID | None) -> None:
+        import uproot
+
+        kw = {} if file_uuid is None else {"uuid_function": lambda: file_uuid}
+        self._f = uproot.recreate(path, **kw)
+        self._started: set[str] = set()
+        self._folders: set[str] = set()
+
+    def write(self, trees: dict[str, dict[str, Any]], flat: set[str], n: int) -> None:
+        del n
+        for path, cols in trees.items():
+            first = path not in self._started
+            self._started.add(path)
+            folder = path.rpartition("/")[0]
+            if first and folder and folder not in self._folders:
+                self._f.mkdir(folder)
+                self._folders.add(folder)
+            if path in flat:
+                if first:
+                    self._f.mktree(
+                        path,
+                        {
+                            k: v.type.content if isinstance(v, ak.Array) else v.dtype
+                            for k, v in cols.items()
+                        },
+                    )
+                self._f[path].extend(cols)
+            elif first:
+                self._f[path] = cols
+            else:
+                self._f[path].extend(cols)
+
+    def close(self) -> None:
+        self._f.close()
+
+    def abort(self) -> None:
+        self._f.close()
+
+
+def _open_writer(writer: str, path: Path, file_uuid: uuid.UUID | None):
+    if writer == "uproot":
+        return _UprootWriter(path, file_uuid)
+    if writer == "pyroot":
+        return _PyRootWriter(path, file_uuid)
+    ROOT, why = pyroot_status()
+    if ROOT is not None:
+        return _PyRootWriter(path, file_uuid)
+    log.info("%s: writing RNTuples with uproot (only 'clusters' is a TTree)", why)
+    return _UprootWriter(path, file_uuid)
+
+
+class _Output:
+    """A ROOT file being written by one of the writers: closed on success, abandoned on error."""
+
+    def __init__(self, writer: str, path: Path, file_uuid: uuid.UUID | None) -> None:
+        self.w = _open_writer(writer, path, file_uuid)
+
+    def __enter__(self):
+        return self.w
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.w.close()
         else:
-            f[path].extend(cols)
-    for tree, cols in ttrees.items():  # singly jagged: a real TTree, as the dumper writes
-        path = schema.tree_path(tree)
-        if first:
-            f.mktree(
-                path,
-                {
-                    k: v.type.content if isinstance(v, ak.Array) else v.dtype
-                    for k, v in cols.items()
-                },
-            )
-        f[path].extend(cols)
+            self.w.abort()
 
 
 def make_records(cfg: GeneratorConfig) -> list[dict[str, Any]]:
@@ -645,59 +1028,56 @@ def make_records(cfg: GeneratorConfig) -> list[dict[str, Any]]:
 
 
 def write_records(
-    records: list[dict[str, Any]], out: str | Path, schema: NtupleSchema | None = None
+    records: list[dict[str, Any]],
+    out: str | Path,
+    schema: NtupleSchema | None = None,
+    writer: Literal["auto", "pyroot", "uproot"] = "auto",
 ) -> Path:
     """Write event records (possibly edited, e.g. by tests) as a TICLDumper ROOT file, atomically."""
-    import uproot
-
     schema = schema or NtupleSchema()
-    with atomic_path(out, suffix=".root") as tmp:
-        with uproot.recreate(tmp) as f:
-            if schema.folder:
-                f.mkdir(schema.folder)
-            if schema.gnn_folder:
-                f.mkdir(schema.gnn_folder)
-            _write_chunk(f, schema, records, np.arange(len(records)), True)
+    with atomic_path(out, suffix=".root") as tmp, _Output(writer, Path(tmp), None) as w:
+        trees, flat = _chunk_trees(schema, records, np.arange(len(records)))
+        w.write(trees, flat, len(records))
     return Path(out)
+
+
+def file_uuid(cfg: GeneratorConfig) -> uuid.UUID:
+    """The file UUID ``generate`` writes (what ``split_key: event_id`` hashes): it follows the
+    config, so the same events get the same UUID whichever writer wrote them."""
+    return uuid.uuid5(
+        uuid.NAMESPACE_OID, f"ticl-fpga-synthetic:{cfg.model_dump_json(exclude={'writer'})}"
+    )
 
 
 def generate(cfg: GeneratorConfig, out: str | Path, schema: NtupleSchema | None = None) -> Path:
     """Write ``cfg.n_events`` synthetic events to the ROOT file ``out`` (atomically)."""
-    import uproot
     from tqdm.auto import tqdm
 
     schema = schema or NtupleSchema()
     out = Path(out)
     seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.n_events)
-    # the file UUID (what split_key: event_id hashes) follows the config: same events, same UUID
-    file_uuid = uuid.uuid5(uuid.NAMESPACE_OID, f"ticl-fpga-synthetic:{cfg.model_dump_json()}")
-    with atomic_path(out, suffix=".root") as tmp:
-        with uproot.recreate(tmp, uuid_function=lambda: file_uuid) as f:
-            if schema.folder:
-                f.mkdir(schema.folder)
-            if schema.gnn_folder and cfg.gnn_training:
-                f.mkdir(schema.gnn_folder)
-            records: list[dict] = []
-            first = True
-            start = 0
-            for i in tqdm(
-                range(cfg.n_events), desc="generate", unit="evt", leave=False, disable=None
-            ):
-                rng = np.random.default_rng(seeds[i])
-                records.append(_event_record(generate_event(cfg, rng), rng))
-                if len(records) == cfg.events_per_chunk or i == cfg.n_events - 1:
-                    _write_chunk(
-                        f,
-                        schema,
-                        records,
-                        np.arange(start, i + 1),
-                        first,
-                        event_branch=cfg.event_branch,
-                        run=cfg.run,
-                        gnn=cfg.gnn_training,
-                    )
-                    first, start, records = False, i + 1, []
-    log.info("wrote %d events (PU %d) to %s", cfg.n_events, cfg.pileup, out)
+    with (
+        atomic_path(out, suffix=".root") as tmp,
+        _Output(cfg.writer, Path(tmp), file_uuid(cfg)) as w,
+    ):
+        records: list[dict] = []
+        start = 0
+        for i in tqdm(range(cfg.n_events), desc="generate", unit="evt", leave=False, disable=None):
+            rng = np.random.default_rng(seeds[i])
+            records.append(_event_record(generate_event(cfg, rng), rng))
+            if len(records) == cfg.events_per_chunk or i == cfg.n_events - 1:
+                trees, flat = _chunk_trees(
+                    schema,
+                    records,
+                    np.arange(start, i + 1),
+                    event_branch=cfg.event_branch,
+                    run=cfg.run,
+                    gnn=cfg.gnn_training,
+                )
+                w.write(trees, flat, len(records))
+                start, records = i + 1, []
+        kind = w.kind
+    log.info("wrote %d events (PU %d) to %s as %s", cfg.n_events, cfg.pileup, out, kind)
     return out
 
 
