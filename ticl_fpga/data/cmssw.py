@@ -57,6 +57,7 @@ from typing import Any
 
 import awkward as ak
 import numpy as np
+import uproot
 
 from ticl_fpga.data.candidates import candidate_edges, ticlgraph_edges
 from ticl_fpga.data.features import (
@@ -115,8 +116,6 @@ def _np(a) -> np.ndarray:
 
 def read_extras(path: str | Path, cfg: Any, start: int, stop: int) -> list[EventExtras]:
     """Extra per-event arrays of entries ``[start, stop)`` of one file, for :func:`event_graph`."""
-    import uproot
-
     schema = cfg.ntuple
     out = [EventExtras() for _ in range(stop - start)]
     try:

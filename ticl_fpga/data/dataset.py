@@ -24,10 +24,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from pydantic import Field, model_validator
+from torch_geometric.data import Data
+from tqdm.auto import tqdm
 
 from ticl_fpga.config import StrictModel, provenance
 from ticl_fpga.data.candidates import CandidateConfig, candidate_edges
+from ticl_fpga.data.cmssw import event_graph, read_extras
 from ticl_fpga.data.features import (
     EDGE_FEATURES,
     NODE_FEATURES,
@@ -35,7 +39,7 @@ from ticl_fpga.data.features import (
     feature_names,
     node_features,
 )
-from ticl_fpga.data.ntuple import EventArrays, expand_paths, file_entries, iter_events
+from ticl_fpga.data.ntuple import EventArrays, EventKey, expand_paths, file_entries, iter_events
 from ticl_fpga.data.schema import NODE_BRANCHES, NtupleSchema
 from ticl_fpga.data.truth import TruthConfig, dominant_sim, edge_labels
 from ticl_fpga.errors import InputError
@@ -81,7 +85,7 @@ class BuildConfig(StrictModel):
 
 
 @dataclass
-class GraphArrays:
+class GraphArrays(EventKey):
     """One event's graph as numpy arrays (what workers send back)."""
 
     event: int
@@ -102,15 +106,7 @@ class GraphArrays:
     lumi: int = 0
     file_id: str = ""
 
-    @property
-    def key(self) -> str:
-        """Identity unique across files (and kept when a file is renamed): UUID:run:lumi:event."""
-        return f"{self.file_id}:{self.run}:{self.lumi}:{self.event}"
-
     def to_data(self):
-        import torch
-        from torch_geometric.data import Data
-
         t = torch.from_numpy
         return Data(
             x=t(self.x),
@@ -153,8 +149,6 @@ def build_graph(ev: EventArrays, cfg: BuildConfig, extra: Any = None) -> GraphAr
         )
         ea = edge_features(nodes, ei)
     else:  # cmssw features and/or TICLGraph candidates (ticl_fpga/data/cmssw.py)
-        from ticl_fpga.data.cmssw import event_graph
-
         x, ei, ea, match = event_graph(ev, extra, keep, cfg)
     all_sim, all_shared = dominant_sim(
         ev.nodes["raw_energy"],
@@ -236,8 +230,6 @@ def _work(task: Task, cfg: BuildConfig | None = None) -> list[tuple[str, int, Gr
     out = []
     extras = None
     if cfg.feature_set != "ticl_fpga" or cfg.candidates.source != "geometry":
-        from ticl_fpga.data.cmssw import read_extras
-
         extras = read_extras(path, cfg, start, stop)
     for ev in iter_events([path], cfg.ntuple, step_size=stop - start, entry_range=(start, stop)):
         g = build_graph(ev, cfg, None if extras is None else extras[ev.entry - start])
@@ -347,9 +339,6 @@ def build_dataset(
     ``out`` must not be, contain or lie inside an input, and an existing ``out`` is replaced only
     if it is an earlier dataset (or ``force``).
     """
-    import torch
-    from tqdm.auto import tqdm
-
     cfg = cfg or BuildConfig()
     files = expand_paths(paths)
     out = check_output(out, kind="dataset", inputs=files, force=force, folder=True)
@@ -493,8 +482,6 @@ class GraphDataset:
 
     def iter_split(self, split: str) -> Iterator[Any]:
         """Graphs of a split, one shard in memory at a time."""
-        import torch
-
         if split not in SPLITS:
             raise InputError(self.root, f"unknown split '{split}' (one of {', '.join(SPLITS)})")
         for name in self.meta["shards"][split]:

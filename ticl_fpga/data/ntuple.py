@@ -16,6 +16,7 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import uproot
 
 from ticl_fpga.data.schema import NODE_BRANCHES, SIM_BRANCHES, NtupleSchema
 from ticl_fpga.errors import InputError
@@ -23,8 +24,17 @@ from ticl_fpga.errors import InputError
 log = logging.getLogger(__name__)
 
 
+class EventKey:
+    """``key`` of an event record with ``file_id``, ``run``, ``lumi`` and ``event`` fields."""
+
+    @property
+    def key(self) -> str:
+        """Identity unique across files (and kept when a file is renamed): UUID:run:lumi:event."""
+        return f"{self.file_id}:{self.run}:{self.lumi}:{self.event}"
+
+
 @dataclass
-class EventArrays:
+class EventArrays(EventKey):
     """One event: per-trackster numpy arrays plus truth associations."""
 
     file: str
@@ -43,11 +53,6 @@ class EventArrays:
     lumi: int = 0
     #: the ROOT file's UUID (its header): the same after renaming or moving the file
     file_id: str = ""
-
-    @property
-    def key(self) -> str:
-        """Identity unique across files: file UUID, run, lumi, event."""
-        return f"{self.file_id}:{self.run}:{self.lumi}:{self.event}"
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
@@ -212,8 +217,6 @@ def _check_file(path: Path, schema: NtupleSchema) -> tuple[int, str | None, str]
     The ``event`` branch may be an unsigned counter, an ``edm::EventID`` record (run,
     luminosityBlock, event), or absent (then the entry number is the event id).
     """
-    import uproot
-
     try:
         f = uproot.open(path)
     except Exception as exc:  # uproot raises many types for non-ROOT/truncated files
@@ -280,20 +283,23 @@ def _counts(path: Path, tpath: str, chunk, names: Sequence[str], first: int) -> 
     return counts
 
 
+def _check_rows(path: Path, field: str, arr, counts: np.ndarray, first: int) -> None:
+    """An association branch must hold one row per trackster in every event."""
+    rows = ak.to_numpy(ak.num(arr, axis=1))
+    if (rows != counts).any():
+        i = _first_bad(rows != counts)
+        raise InputError(
+            path, f"entry {first + i}: {rows[i]} rows for {counts[i]} tracksters", field=field
+        )
+
+
 def _associations(path: Path, schema: NtupleSchema, assoc, counts, sim_counts, first: int):
     """recoToSim associations as CSR arrays, checked: one row per trackster, score and shared
     energy beside every index, indices inside the sim collection, no NaN."""
     tpath = schema.tree_path(schema.associations)
     name = schema.assoc("recoToSim")
     r2s = assoc[name]
-    rows = ak.to_numpy(ak.num(r2s, axis=1))
-    if (rows != counts).any():
-        i = _first_bad(rows != counts)
-        raise InputError(
-            path,
-            f"entry {first + i}: {rows[i]} rows for {counts[i]} tracksters",
-            field=f"{tpath}/{name}",
-        )
+    _check_rows(path, f"{tpath}/{name}", r2s, counts, first)
     per_ts = ak.to_numpy(ak.flatten(ak.num(r2s, axis=2)))
     ts_off = np.r_[0, np.cumsum(per_ts)]  # trackster -> first association
     ev_of_ts = np.repeat(np.arange(len(counts)), counts)
@@ -303,14 +309,7 @@ def _associations(path: Path, schema: NtupleSchema, assoc, counts, sim_counts, f
     for what in ("score", "sharedE"):
         b = schema.assoc("recoToSim", what)
         arr = assoc[b]
-        n_rows = ak.to_numpy(ak.num(arr, axis=1))
-        if (n_rows != counts).any():
-            i = _first_bad(n_rows != counts)
-            raise InputError(
-                path,
-                f"entry {first + i}: {n_rows[i]} rows for {counts[i]} tracksters",
-                field=f"{tpath}/{b}",
-            )
+        _check_rows(path, f"{tpath}/{b}", arr, counts, first)
         n = ak.to_numpy(ak.flatten(ak.num(arr, axis=2)))
         if (n != per_ts).any():
             i = ev_of_ts[_first_bad(n != per_ts)]
@@ -365,8 +364,6 @@ def iter_events(
     Every file is opened and checked before the first event is read.  ``entry_range`` restricts
     reading to entries ``[start, stop)`` of each file (parallel builders give each worker a range).
     """
-    import uproot
-
     schema = schema or NtupleSchema()
     files = expand_paths(paths)
     checked = {path: _check_file(path, schema) for path in files}  # fail before reading anything

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_curve
 
+from ticl_fpga.evaluate.metrics import roc_auc
 from ticl_fpga.io import atomic_path
 
 
@@ -31,10 +33,6 @@ def _save(fig, path: str | Path) -> Path:
 
 def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | Path) -> Path:
     """ROC curves (true-edge efficiency vs fake-edge rate) of several scorers: name -> (scores, labels)."""
-    from sklearn.metrics import roc_curve
-
-    from ticl_fpga.evaluate.metrics import roc_auc
-
     fig = _figure()
     ax = fig.add_subplot()
     for name, (scores, labels) in curves.items():

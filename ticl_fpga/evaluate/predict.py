@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch_geometric.data import Batch, Data
+from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,6 @@ def predict_scores(
 
     Graphs are batched with PyG's ``Batch`` (edge indices offset) and split back per event.
     """
-    from torch_geometric.data import Batch, Data
-    from tqdm.auto import tqdm
-
     model = model.to(device).eval()
     out: list[np.ndarray] = []
     starts = range(0, len(graphs), batch_size)

@@ -19,8 +19,21 @@ from typing import Any
 import numpy as np
 
 from ticl_fpga.config import provenance
+from ticl_fpga.data.dataset import load_dataset
 from ticl_fpga.errors import InputError
+from ticl_fpga.evaluate.events import (
+    event_metrics,
+    fixed_cut,
+    no_links,
+    seed_working_point,
+    truth_links,
+)
+from ticl_fpga.evaluate.metrics import edge_summary
+from ticl_fpga.evaluate.plots import plot_binned, plot_roc, plot_scores
+from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
 from ticl_fpga.io import atomic_path, write_json, write_text
+from ticl_fpga.model.baseline import GeometricLinker
+from ticl_fpga.train.fit import load_run, load_trained_model
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +67,6 @@ def evaluate_run(
     (edge AUC, efficiency/purity at the working point, event merge efficiency/purity,
     parameters, CPU latency) in ``summary["models"]``.
     """
-    from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.evaluate.events import (
-        event_metrics,
-        fixed_cut,
-        no_links,
-        seed_working_point,
-        truth_links,
-    )
-    from ticl_fpga.evaluate.metrics import edge_summary
-    from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
-    from ticl_fpga.model.baseline import GeometricLinker
-    from ticl_fpga.train.fit import load_run, load_trained_model
-
     run_dir, dataset_dir = Path(run_dir), Path(dataset_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / f"eval-{split}"
     payload = load_run(run_dir)
@@ -175,11 +175,6 @@ def _model_row(name, payload, model, edge, event, seconds, n_events) -> dict[str
 
 def _compare_run(run_dir: Path, ds, graphs, cut: float, device: str) -> dict[str, Any]:
     """One side-by-side row for another run scored on the same graphs."""
-    from ticl_fpga.evaluate.events import event_metrics, seed_working_point
-    from ticl_fpga.evaluate.metrics import edge_summary
-    from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
-    from ticl_fpga.train.fit import load_run, load_trained_model
-
     payload = load_run(run_dir)
     for key in ("node_features", "edge_features"):
         if list(getattr(ds, key)) != list(payload[key]):
@@ -194,9 +189,15 @@ def _compare_run(run_dir: Path, ds, graphs, cut: float, device: str) -> dict[str
     return _model_row(run_dir.name, payload, model, edge, event, seconds, len(graphs))
 
 
-def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
-    from ticl_fpga.evaluate.plots import plot_binned, plot_roc, plot_scores
+#: The binned plots: (metric and file name, x label, y label, logarithmic x axis).
+BINNED_PLOTS = (
+    ("efficiency_vs_energy", "sim particle energy [GeV]", "energy efficiency", True),
+    ("purity_vs_energy", "sim particle energy [GeV]", "purity", True),
+    ("efficiency_vs_eta", "sim particle |eta|", "energy efficiency", False),
+)
 
+
+def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
     rows = {
         ROW_LABELS[k]: event[k]
         for k in ("gnn_wp", "baseline", "no_merge", "truth")
@@ -215,25 +216,15 @@ def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
         plot_roc(curves, out / "roc.png"),
         plot_scores(eg.scores, eg.labels, out / "scores.png", title="GNN"),
         *base_plot,
-        plot_binned(
-            {k: v["efficiency_vs_energy"] for k, v in rows.items()},
-            out / "efficiency_vs_energy.png",
-            xlabel="sim particle energy [GeV]",
-            ylabel="energy efficiency",
-            logx=True,
-        ),
-        plot_binned(
-            {k: v["purity_vs_energy"] for k, v in rows.items()},
-            out / "purity_vs_energy.png",
-            xlabel="sim particle energy [GeV]",
-            ylabel="purity",
-            logx=True,
-        ),
-        plot_binned(
-            {k: v["efficiency_vs_eta"] for k, v in rows.items()},
-            out / "efficiency_vs_eta.png",
-            xlabel="sim particle |eta|",
-            ylabel="energy efficiency",
+        *(
+            plot_binned(
+                {k: v[name] for k, v in rows.items()},
+                out / f"{name}.png",
+                xlabel=xlabel,
+                ylabel=ylabel,
+                logx=logx,
+            )
+            for name, xlabel, ylabel, logx in BINNED_PLOTS
         ),
     ]
 

@@ -16,6 +16,26 @@ from torch import Tensor, nn
 from ticl_fpga.model.spec import GNNSpec
 
 
+def add_scalers(module: nn.Module, node_dim: int, edge_dim: int) -> None:
+    """The feature-scaler buffers a float model carries (identity until :func:`copy_scalers`)."""
+    module.register_buffer("node_mean", torch.zeros(node_dim))
+    module.register_buffer("node_std", torch.ones(node_dim))
+    module.register_buffer("edge_mean", torch.zeros(edge_dim))
+    module.register_buffer("edge_std", torch.ones(edge_dim))
+
+
+def copy_scalers(module: nn.Module, node_mean, node_std, edge_mean, edge_std) -> None:
+    """Bake feature scalers (fitted on the training split) into ``module``'s buffers."""
+    for name, value in (
+        ("node_mean", node_mean),
+        ("node_std", node_std),
+        ("edge_mean", edge_mean),
+        ("edge_std", edge_std),
+    ):
+        buf = getattr(module, name)
+        buf.copy_(torch.as_tensor(value, dtype=buf.dtype))
+
+
 class LayerFactory(Protocol):
     def linear(self, name: str, fan_in: int, fan_out: int) -> nn.Module: ...
     def relu(self, name: str) -> nn.Module: ...
@@ -77,10 +97,7 @@ class EdgeClassifierGNN(nn.Module):
         self.aggr = spec.aggr
         shapes = spec.linear_shapes()
 
-        self.register_buffer("node_mean", torch.zeros(spec.node_dim))
-        self.register_buffer("node_std", torch.ones(spec.node_dim))
-        self.register_buffer("edge_mean", torch.zeros(spec.edge_dim))
-        self.register_buffer("edge_std", torch.ones(spec.edge_dim))
+        add_scalers(self, spec.node_dim, spec.edge_dim)
 
         self.node_in = layers.input_quant("node_in")
         self.edge_in = layers.input_quant("edge_in")
@@ -104,14 +121,7 @@ class EdgeClassifierGNN(nn.Module):
 
     def set_scalers(self, node_mean, node_std, edge_mean, edge_std) -> None:
         """Bake feature scalers (fitted on the training split) into the model."""
-        for name, value in (
-            ("node_mean", node_mean),
-            ("node_std", node_std),
-            ("edge_mean", edge_mean),
-            ("edge_std", edge_std),
-        ):
-            buf = getattr(self, name)
-            buf.copy_(torch.as_tensor(value, dtype=buf.dtype))
+        copy_scalers(self, node_mean, node_std, edge_mean, edge_std)
 
     def normalize(self, x: Tensor, edge_attr: Tensor) -> tuple[Tensor, Tensor]:
         return (x - self.node_mean) / self.node_std, (edge_attr - self.edge_mean) / self.edge_std

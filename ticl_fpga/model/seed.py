@@ -35,6 +35,8 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from ticl_fpga.config import StrictModel
+from ticl_fpga.model.gnn import add_scalers, build_float_model, copy_scalers
+from ticl_fpga.model.spec import GNNSpec
 
 
 class SeedSpec(StrictModel):
@@ -96,10 +98,7 @@ class SeedTrackLinkingNet(nn.Module):
         super().__init__()
         self.spec = spec
         H, He = spec.hidden, spec.edge_hidden
-        self.register_buffer("node_mean", torch.zeros(spec.node_dim))
-        self.register_buffer("node_std", torch.ones(spec.node_dim))
-        self.register_buffer("edge_mean", torch.zeros(spec.edge_dim))
-        self.register_buffer("edge_std", torch.ones(spec.edge_dim))
+        add_scalers(self, spec.node_dim, spec.edge_dim)
         self.inputnetwork = _mlp(spec.node_dim, H, spec.dropout)
         self.edge_inputnetwork = _mlp(spec.edge_dim, He, spec.dropout)
         self.attention_direct = _attention(He, spec.dropout)
@@ -121,14 +120,7 @@ class SeedTrackLinkingNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def set_scalers(self, node_mean, node_std, edge_mean, edge_std) -> None:
-        for name, value in (
-            ("node_mean", node_mean),
-            ("node_std", node_std),
-            ("edge_mean", edge_mean),
-            ("edge_std", edge_std),
-        ):
-            buf = getattr(self, name)
-            buf.copy_(torch.as_tensor(value, dtype=buf.dtype))
+        copy_scalers(self, node_mean, node_std, edge_mean, edge_std)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         x = (x - self.node_mean) / self.node_std
@@ -156,8 +148,6 @@ def build_seed_model(node_dim: int, edge_dim: int, **sizes) -> SeedTrackLinkingN
 
 def spec_from_dict(raw: dict):
     """A saved spec: :class:`SeedSpec` when ``kind == "seed"``, else the GNN's ``GNNSpec``."""
-    from ticl_fpga.model.spec import GNNSpec
-
     if isinstance(raw, dict) and raw.get("kind") == "seed":
         return SeedSpec.model_validate(raw)
     return GNNSpec.model_validate(raw)
@@ -167,6 +157,4 @@ def build_model(spec) -> nn.Module:
     """The float model of a spec: the seed's network for :class:`SeedSpec`, else ours."""
     if isinstance(spec, SeedSpec):
         return SeedTrackLinkingNet(spec=spec)
-    from ticl_fpga.model.gnn import build_float_model
-
     return build_float_model(spec)

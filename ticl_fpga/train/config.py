@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from ticl_fpga.config import StrictModel
+from ticl_fpga.config import StrictModel, read_yaml
 from ticl_fpga.errors import ConfigError
+from ticl_fpga.model.seed import SeedSpec
 from ticl_fpga.model.spec import Aggregation, GNNSpec
 
 #: Named configs shipped with the package (``ticl_fpga/train/<name>.yaml``).
@@ -66,8 +67,6 @@ class TrainConfig(StrictModel):
     def spec(self, *, node_dim: int, edge_dim: int):
         """The model spec for a dataset with these input dimensions (``SeedSpec`` for the seed)."""
         if self.model == "seed":
-            from ticl_fpga.model.seed import SeedSpec
-
             return SeedSpec(node_dim=node_dim, edge_dim=edge_dim)
         return GNNSpec(
             node_dim=node_dim,
@@ -96,7 +95,6 @@ def load_train_config(name_or_path: str | Path | None) -> TrainConfig:
             raise ConfigError(
                 f"{path}: no such training config (built-in names: {', '.join(BUILTIN_CONFIGS)})"
             )
-    from ticl_fpga.config import read_yaml
 
     raw = read_yaml(path, "training config")
     if isinstance(raw, dict) and "config" in raw and "provenance" in raw:
