@@ -28,6 +28,8 @@ def test_quick_demo_writes_every_stage_and_index(quick_run):
             assert (out / path).exists(), path
             assert f"({path})" in index
     assert records["hls"]["csim_mismatches"] == 0
+    # the project compiled by the hls stage is the one compare runs: not compiled a second time
+    assert records["compare"]["hls_project"] == "compiled by the hls stage of this run"
     assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.tmp"))
 
 

@@ -17,15 +17,39 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 
-from ticl_fpga.config import StrictModel, provenance
+from ticl_fpga.compare.compare import compare_models
+from ticl_fpga.compile.build import (
+    HlsBuildConfig,
+    build_hls,
+    check_csim,
+    golden_from_graphs,
+    hls_tool,
+)
+from ticl_fpga.compile.capacity import Capacity, split_to_fit
+from ticl_fpga.compile.predict import load_hls_project
+from ticl_fpga.compile.to_qonnx import export_qonnx
+from ticl_fpga.config import StrictModel, provenance, read_yaml
+from ticl_fpga.data.dataset import BuildConfig, build_dataset, format_summary, load_dataset
+from ticl_fpga.data.synthetic import GeneratorConfig, generate
 from ticl_fpga.errors import ConfigError, InputError
+from ticl_fpga.evaluate.report import evaluate_run
+from ticl_fpga.export.onnx import export_run_onnx
+from ticl_fpga.export.torchscript import export_run_torchscript
 from ticl_fpga.io import atomic_path, check_output, dir_lock, mark_folder, write_json, write_text
+from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
+from ticl_fpga.quantize.prune import PruneConfig, parse_target, quantize_and_prune
+from ticl_fpga.quantize.qat import QATConfig, load_quant_model
+from ticl_fpga.quantize.qmodel import model_recipe
+from ticl_fpga.quantize.recipe import load_recipe
+from ticl_fpga.train.config import load_train_config
+from ticl_fpga.train.fit import fit
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +101,9 @@ class Stage:
 class DemoContext:
     cfg: DemoConfig
     out: Path
+    #: what one stage hands the next within a run (the compiled hls4ml model): a resumed run
+    #: that skipped the stage which made an entry rebuilds it from the files instead
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def root_file(self) -> Path:
@@ -107,13 +134,9 @@ class DemoContext:
         return self.out / "export" / "gnn.torchscript.pt"
 
     def capacity(self):
-        from ticl_fpga.compile.capacity import Capacity
-
         return Capacity(n_max=self.cfg.n_max, e_max=self.cfg.e_max)
 
     def hls_config(self):
-        from ticl_fpga.compile.build import HlsBuildConfig
-
         return HlsBuildConfig(capacity=self.capacity())
 
 
@@ -121,25 +144,18 @@ class DemoContext:
 
 
 def _generate(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.data.synthetic import GeneratorConfig, generate
-
     c = ctx.cfg
     generate(GeneratorConfig(n_events=c.events, pileup=c.pileup, seed=c.seed), ctx.root_file)
     return {"outputs": [ctx.root_file], "events": c.events, "pileup": c.pileup}
 
 
 def _graphs(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.data.dataset import BuildConfig, build_dataset, load_dataset
-
     build_dataset([ctx.root_file], ctx.dataset, BuildConfig(workers=2))
     s = load_dataset(ctx.dataset).summary
     return {"outputs": [ctx.dataset / "meta.json"], "summary": s}
 
 
 def _train(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.train.config import load_train_config
-    from ticl_fpga.train.fit import fit
-
     cfg = load_train_config(ctx.cfg.train_config)
     if ctx.cfg.epochs is not None:
         cfg.epochs = ctx.cfg.epochs
@@ -149,8 +165,6 @@ def _train(ctx: DemoContext) -> dict[str, Any]:
 
 
 def _evaluate(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.evaluate.report import evaluate_run
-
     out = ctx.out / "evaluate"
     with atomic_path(out, suffix="", kind="evaluation") as tmp:
         s = evaluate_run(ctx.train_dir, ctx.dataset, "test", tmp)
@@ -163,9 +177,6 @@ def _evaluate(ctx: DemoContext) -> dict[str, Any]:
 
 
 def _export(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.export.onnx import export_run_onnx
-    from ticl_fpga.export.torchscript import export_run_torchscript
-
     onnx = ctx.out / "export" / "gnn.onnx"
     export_run_torchscript(ctx.train_dir, ctx.torchscript)
     export_run_onnx(ctx.train_dir, onnx)
@@ -173,13 +184,6 @@ def _export(ctx: DemoContext) -> dict[str, Any]:
 
 
 def _quantize(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
-    from ticl_fpga.quantize.prune import PruneConfig, parse_target, quantize_and_prune
-    from ticl_fpga.quantize.qat import QATConfig
-    from ticl_fpga.quantize.qmodel import model_recipe
-    from ticl_fpga.quantize.recipe import load_recipe
-
     c = ctx.cfg
     ds = load_dataset(ctx.dataset)
     recipe = load_recipe(c.recipe)
@@ -208,17 +212,11 @@ def _quantize(ctx: DemoContext) -> dict[str, Any]:
 
 
 def _qonnx(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.compile.to_qonnx import export_qonnx
-    from ticl_fpga.quantize.qat import load_quant_model
-
     export_qonnx(load_quant_model(ctx.quant_dir), ctx.capacity(), ctx.qonnx)
     return {"outputs": [ctx.qonnx], "capacity": ctx.capacity().model_dump()}
 
 
 def _hls(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.compile.build import build_hls, check_csim, golden_from_graphs, hls_tool
-    from ticl_fpga.data.dataset import load_dataset
-
     graphs = _fitting_graphs(
         load_dataset(ctx.dataset).iter_split("test"),
         ctx.capacity(),
@@ -235,6 +233,9 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
             raise ConfigError(
                 f"{ctx.hls_dir}: C simulation differs from QONNX on {mismatches} golden outputs"
             )
+    # the compiled C simulation stays loaded after the folder's rename: compare reuses it
+    hls_model.config.config["OutputDir"] = str(ctx.hls_dir)
+    ctx.cache["hls_model"] = hls_model
     tool = hls_tool()
     return {
         "outputs": [ctx.hls_dir / "hls_build.yaml"],
@@ -247,35 +248,28 @@ def _hls(ctx: DemoContext) -> dict[str, Any]:
 
 def _fitting_graphs(graphs, capacity, n: int, overlap: int) -> list[tuple]:
     """``n`` golden graphs: events that fit the capacity, or the eta windows of those that don't."""
-    import numpy as np
-
-    from ticl_fpga.compile.capacity import windows
-
     out: list[tuple] = []
     for g in graphs:
         x, ei, ea = g.x.numpy(), g.edge_index.numpy(), g.edge_attr.numpy()
-        if x.shape[0] <= capacity.n_max and ei.shape[1] <= capacity.e_max:
-            out.append((x, ei, ea))
-        else:
-            order = np.argsort(g.node_eta.numpy(), kind="stable")
-            wins, _ = windows(x.shape[0], ei, capacity, order, overlap=overlap)
-            out.extend(w.subgraph(x, ei, ea) for w in wins)
+        order = np.argsort(g.node_eta.numpy(), kind="stable")
+        parts, _ = split_to_fit(x, ei, ea, capacity, order, overlap=overlap)
+        out.extend(p.arrays for p in parts)
         if len(out) >= n:
             break
     return out[:n]
 
 
 def _compare(ctx: DemoContext) -> dict[str, Any]:
-    from ticl_fpga.compare.compare import compare_models
-    from ticl_fpga.compile.predict import load_hls_project
-    from ticl_fpga.quantize.qat import load_quant_model
-
     out = ctx.out / "compare"
+    hls_model = ctx.cache.get("hls_model")
+    reused = hls_model is not None
+    if not reused:  # the hls stage ran in an earlier process: rebuild the project from its files
+        hls_model = load_hls_project(ctx.hls_dir)
     res = compare_models(
         ctx.torchscript,
         load_quant_model(ctx.quant_dir),
         ctx.qonnx,
-        load_hls_project(ctx.hls_dir),
+        hls_model,
         ctx.dataset,
         "test",
         out,
@@ -305,7 +299,11 @@ def _compare(ctx: DemoContext) -> dict[str, Any]:
         name: {k: ev[k] for k in ("float", "fpga", "efficiency_difference")}
         for name, ev in res.get("events", {}).items()
     }
-    return {"outputs": [out / "compare.md", out / "compare.json"], "summary": summary}
+    return {
+        "outputs": [out / "compare.md", out / "compare.json"],
+        "summary": summary,
+        "hls_project": "compiled by the hls stage of this run" if reused else "rebuilt from files",
+    }
 
 
 def _pick(d: dict, keys) -> dict:
@@ -374,7 +372,6 @@ def run_demo(
 def _run_demo(
     cfg: DemoConfig, out: Path, *, restart: bool, stages: tuple[Stage, ...]
 ) -> dict[str, Any]:
-    from ticl_fpga.config import read_yaml
 
     cfg_path = out / "demo.yaml"
     if restart and (out / "stages").exists():
@@ -391,6 +388,7 @@ def _run_demo(
             )
     cfg.save(cfg_path)
     records: dict[str, Any] = {}
+    cache: dict[str, Any] = {}  # shared by the stages of this process
     for i, stage in enumerate(stages, 1):
         prefix = f"[{i}/{len(stages)}] {stage.name}"
         info = _done(out, stage.name)
@@ -400,7 +398,7 @@ def _run_demo(
             continue
         log.info("%s: %s ...", prefix, stage.title)
         t0 = time.perf_counter()
-        info = stage.run(DemoContext(cfg, out))
+        info = stage.run(DemoContext(cfg, out, cache))
         info["seconds"] = time.perf_counter() - t0
         info["outputs"] = [str(Path(p).relative_to(out)) for p in info.get("outputs", [])]
         write_json(_marker(out, stage.name), info)
@@ -431,8 +429,6 @@ def index_page(cfg: DemoConfig, out: Path, records: dict[str, Any]) -> str:
         lines.append(f"| {stage.name} | {stage.title} | {r['seconds']:.0f} | {links} |")
     lines += ["", "## Results", ""]
     if "graphs" in records:
-        from ticl_fpga.data.dataset import format_summary
-
         lines += ["Dataset:", "", "```", format_summary(records["graphs"]["summary"]), "```", ""]
     if "evaluate" in records:
         r = records["evaluate"]
