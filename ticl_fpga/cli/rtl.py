@@ -131,8 +131,8 @@ def _build(args: argparse.Namespace) -> int:
     verdict = "bit-exact" if report["ok"] else f"MISMATCH ({len(report['mismatches'])} graph/paths)"
     sys.stdout.write(
         f"{args.out}: Verilog written ({report['edge_parallelism']} edge/clock); {paths} on "
-        f"{report['graphs']} graphs: {verdict}; latency {c['latency_max']} cycles, "
-        f"II {c['interval_max']} cycles\n"
+        f"{report['graphs']} graphs: {verdict}; latency {c['latency']} cycles, "
+        f"II {c['interval']} cycles\n"
     )
     if args.synth:
         args.folder, args.jobs, args.cache, args.timeout = args.out, 2, None, None

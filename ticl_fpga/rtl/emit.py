@@ -436,7 +436,8 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
         f"// Capacity {d.n_rows} node rows (the last one the padding sink) and {d.e_max} edges, "
         f"{P} edge(s) per clock, {ns} stages.",
         "// Load: node rows one per clock on in_x, edges P per clock on in_src/in_dst/in_edge_attr",
-        "// (both while in_ready); logits leave P per clock on out_data (beat out_beat).",
+        "// (both while in_ready; inputs are double-buffered, so the next graph loads while this one",
+        "// is processed); logits leave P per clock on out_data (beat out_beat).",
         f"module {TOP} (",
         "    input clk,",
         "    input rst,",
@@ -453,7 +454,7 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
         "    output done",
         ");",
         "  // ------------------------------------------------------------ controller",
-        "  wire node_we, edge_we, issue, clear;",
+        "  wire node_we, edge_we, issue, clear, lbank, cbank;",
         f"  wire [{CW - 1}:0] node_waddr, edge_waddr, cnt;",
         "  wire [7:0] stage;",
         "  gnn_controller #(",
@@ -462,7 +463,8 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
         "  ) ctrl (",
         "      .clk(clk), .rst(rst), .in_node_valid(in_node_valid), .in_edge_valid(in_edge_valid),",
         "      .in_ready(in_ready), .node_we(node_we), .edge_we(edge_we), .node_waddr(node_waddr),",
-        "      .edge_waddr(edge_waddr), .stage(stage), .cnt(cnt), .issue(issue), .clear(clear),",
+        "      .edge_waddr(edge_waddr), .lbank(lbank), .cbank(cbank), .stage(stage), .cnt(cnt),",
+        "      .issue(issue), .clear(clear),",
         "      .done(done)",
         "  );",
         "  // row counter, delayed: the row issued at cycle c is at time k in cycle c+k",
@@ -497,8 +499,8 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
     lines.append(f"  wire [{P * IW - 1}:0] ei_src, ei_dst;")
     lines.append(
         f"  gnn_edge_index #(.BEATS({d.edge_beats}), .P({P}), .IW({IW}), .AW({CW})) mem_edge_index (\n"
-        "      .clk(clk), .we(edge_we), .waddr(edge_waddr), .src_in(in_src), .dst_in(in_dst),\n"
-        "      .raddr(cnt), .src(ei_src), .dst(ei_dst)\n  );"
+        "      .clk(clk), .we(edge_we), .wbank(lbank), .waddr(edge_waddr), .src_in(in_src),\n"
+        "      .dst_in(in_dst), .rbank(cbank), .raddr(cnt), .src(ei_src), .dst(ei_dst)\n  );"
     )
     lines.append("  // ------------------------------------------------------------ stage wires")
     lines += top.decl
@@ -514,12 +516,15 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
     for name in mems:
         ten = t[name]
         n = ident(name)
+        # graph inputs are double-buffered: the next graph loads while this one is processed
+        banks, wb, rb = 2, "lbank", "cbank"
         if name == "x":
             we, wa, wd = "node_we", "node_waddr", "in_x"
         elif name == "edge_attr":
             we, wa, wd = "edge_we", "edge_waddr", "in_edge_attr"
         else:
             wd, we, wa = top.mem_write[name]
+            banks, wb, rb = 1, "1'b0", "1'b0"
         if ten.domain == NODE:
             w = ten.feats * ten.width
             gl = top.gather_ports.get(name, [])
@@ -530,8 +535,10 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
             lines.append(f"  wire [{w - 1}:0] rd_{n};")
             lines.append(f"  wire [{np_ * w - 1}:0] {gout};")
             lines.append(
-                f"  gnn_gather #(.N({d.n_rows}), .W({w}), .NP({np_}), .IW({IW}), .AW({CW})) mem_{n} (\n"
-                f"      .clk(clk), .we({we}), .waddr({wa}), .wdata({wd}), .raddr(cnt), .rdata(rd_{n}),\n"
+                f"  gnn_gather #(.N({d.n_rows}), .W({w}), .NP({np_}), .IW({IW}), .AW({CW}), "
+                f".BANKS({banks})) mem_{n} (\n"
+                f"      .clk(clk), .we({we}), .wbank({wb}), .waddr({wa}), .wdata({wd}), .rbank({rb}),\n"
+                f"      .raddr(cnt), .rdata(rd_{n}),\n"
                 f"      .idx({idx_bus}), .gdata({gout})\n  );"
             )
             for j, gname in enumerate(gl):
@@ -544,8 +551,10 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
             w = d.p * ten.feats * ten.width
             lines.append(f"  wire [{w - 1}:0] rd_{n};")
             lines.append(
-                f"  gnn_row_mem #(.DEPTH({d.edge_beats}), .W({w}), .AW({CW})) mem_{n} (\n"
-                f"      .clk(clk), .we({we}), .waddr({wa}), .wdata({wd}), .raddr(cnt), .rdata(rd_{n})\n  );"
+                f"  gnn_row_mem #(.DEPTH({d.edge_beats}), .W({w}), .AW({CW}), .BANKS({banks})) "
+                f"mem_{n} (\n"
+                f"      .clk(clk), .we({we}), .wbank({wb}), .waddr({wa}), .wdata({wd}), .rbank({rb}),\n"
+                f"      .raddr(cnt), .rdata(rd_{n})\n  );"
             )
     lines.append("  // ------------------------------------------------------------ scatters")
     for ly in d.layers:
