@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[fpga,dev]'
+	$(BIN)/pip install -q -e '.[fpga,dev,root]'
 	touch $@
 
 demo: install

@@ -1,4 +1,4 @@
-"""Synthetic TICLDumper ntuples: a close-by particle gun plus pileup, written with uproot.
+"""Synthetic TICLDumper ntuples: a close-by particle gun plus pileup, written as ROOT TTrees.
 
 Physics model
 -------------
@@ -48,11 +48,14 @@ statement in float32, independently of the vectorised code in ``ticl_fpga/data/f
 (default), an ``edm::EventID``-like record (``run``, ``luminosityBlock``, ``event``) or absent
 (``event_branch``).
 
-File format: uproot writes TTrees only for flat and singly-jagged branches; the dumper's
-``std::vector<std::vector<T>>`` branches (``vertices_*``, ``id_probabilities``, associations,
-``linked_*``, GNNTraining's ``edge_*``) cannot be written as TTree branches by uproot 5, so trees
-holding them are written as RNTuples, the ``clusters`` tree (singly jagged) as a TTree.  The
-reader goes through uproot's common interface for both.
+File format (``writer``): as the dumper writes them, every tree a TTree with scalar,
+``std::vector<T>`` and ``std::vector<std::vector<T>>`` branches and an ``edm::EventID`` (split into
+``run_``, ``luminosityBlock_``, ``event_``), written through PyROOT (the ``root`` extra) by a
+small C++ filler that cling compiles once per process and that copies each chunk's numpy buffers
+into the branches.  Without PyROOT (``writer: uproot``, or ``auto`` when ``import ROOT`` fails,
+said in a log line) uproot writes the file: uproot 5 cannot write doubly-jagged TTree branches, so
+the trees holding them become RNTuples, only ``clusters`` a TTree.  Both hold the same values and
+give the same dataset (``tests/data/test_ttree.py``); the reader goes through uproot for both.
 
 Everything is deterministic from ``seed`` (one ``numpy.random.Generator`` per event from
 ``SeedSequence(seed).spawn``), so event ``i`` is the same whatever the number of events.
