@@ -100,10 +100,16 @@ def test_top_is_dataflow_and_layers_keep_their_loop_pragmas(qonnx_model, tmp_pat
     assert re.search(r"#pragma HLS INLINE\n", header) is None  # every layer is its own process
 
 
-def test_edge_parallelism_must_be_a_power_of_two(qonnx_model, tmp_path):
-    _, q = qonnx_model
+def test_edge_parallelism_must_be_a_power_of_two():
+    from ticl_fpga.compile.build import HlsBuildConfig
+    from ticl_fpga.compile.hls4ml_ext.layers import check_edge_parallelism
+
     with pytest.raises(ConfigError, match="power of two"):
-        _write(q, tmp_path, edge_parallelism=3)
+        HlsBuildConfig.from_dict({"edge_parallelism": 3}, source="test")
+    # the same rule where hls4ml reads HLSConfig EdgeParallelism (per layer or model-wide)
+    with pytest.raises(ConfigError, match="power of two"):
+        check_edge_parallelism(6)
+    assert check_edge_parallelism("8") == 8
 
 
 def _star_graphs():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ticl_fpga.compile.capacity import Capacity
 from ticl_fpga.config import StrictModel
@@ -38,6 +38,14 @@ class HlsBuildConfig(StrictModel):
         le=64,
         description="edges/rows per clock in the streaming graph layers (power of 2)",
     )
+
+    @field_validator("edge_parallelism")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError(f"edge_parallelism must be a power of two, got {value}")
+        return value
+
     strategy: Literal["Latency", "Resource"] = "Latency"
     project_name: str = Field("ticl_gnn", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     capacity: Capacity = Capacity()
