@@ -9,14 +9,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
+import re
 import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ticl_fpga import __version__
+from ticl_fpga.compile.capacity import Capacity
 from ticl_fpga.errors import Terminated, TiclFpgaError
+from ticl_fpga.logging import setup_logging
 from ticl_fpga.runtime import configure_threads
 
 #: Verb modules in pipeline order.
@@ -106,8 +113,6 @@ nonneg_int = int_at_least(0)
 
 def add_capacity_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """``--n-max``/``--e-max`` with the defaults of :class:`~ticl_fpga.compile.capacity.Capacity`."""
-    from ticl_fpga.compile.capacity import Capacity
-
     default = Capacity()
     parser.add_argument(
         "--n-max", type=int_at_least(2), default=default.n_max, help=f"node capacity ({what})"
@@ -129,8 +134,6 @@ def add_window_overlap_argument(parser: argparse.ArgumentParser) -> None:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite float > 0."""
-    import math
-
     v = _number(float, text)
     if not (math.isfinite(v) and v > 0):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
@@ -138,8 +141,6 @@ def positive_float(text: str) -> float:
 
 
 def nonneg_float(text: str) -> float:
-    import math
-
     v = _number(float, text)
     if not (math.isfinite(v) and v >= 0):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
@@ -156,8 +157,6 @@ def unit_interval(text: str) -> float:
 
 def torch_device(text: str) -> str:
     """argparse type: a torch device that exists here (``cpu``, ``cuda``, ``cuda:1``)."""
-    import re
-
     if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", text):
         raise argparse.ArgumentTypeError(f"'{text}' is not a device (cpu, cuda, cuda:N)")
     if text.startswith("cuda"):
@@ -195,9 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pydantic import ValidationError
-
-    from ticl_fpga.logging import setup_logging
 
     parser = build_parser()
     try:
@@ -213,7 +209,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Ctrl-C and SIGTERM both unwind the stack (every atomic writer removes its temporary path);
     # the previous handlers come back afterwards, so an in-process caller keeps its own.
-    import threading
 
     saved = {}
     if threading.current_thread() is threading.main_thread():  # only there can handlers be set

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ticl_fpga.bench import STAGES
+from ticl_fpga.errors import ConfigError
 
 
 def register(sub) -> None:
@@ -28,7 +29,6 @@ def register(sub) -> None:
 def _bench(args: argparse.Namespace) -> int:
     from ticl_fpga.bench.report import summary_table
     from ticl_fpga.bench.run import run_benchmarks
-    from ticl_fpga.errors import ConfigError
 
     stages = tuple(s for s in args.stages.split(",") if s)
     unknown = set(stages) - set(STAGES)

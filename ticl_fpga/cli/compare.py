@@ -14,6 +14,10 @@ from ticl_fpga.cli import (
     positive_int,
     unit_interval,
 )
+from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.config import read_yaml
+from ticl_fpga.errors import InputError
+from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +72,6 @@ def register(sub) -> None:
 
 
 def _float_model(path: Path):
-    from ticl_fpga.errors import InputError
-
     if path.is_file():
         return path  # TorchScript archive
     if path.is_dir():
@@ -83,11 +85,7 @@ def _compare(args: argparse.Namespace) -> int:
     from ticl_fpga.cli.hls import load_qonnx_file
     from ticl_fpga.compare.compare import BitMismatchError, compare_models
     from ticl_fpga.compile.build import HlsBuildConfig, build_hls
-    from ticl_fpga.compile.capacity import Capacity
     from ticl_fpga.compile.to_qonnx import export_qonnx, model_metadata
-    from ticl_fpga.config import read_yaml
-    from ticl_fpga.errors import InputError
-    from ticl_fpga.io import check_output
     from ticl_fpga.quantize.qat import load_quant_model
 
     check_output(

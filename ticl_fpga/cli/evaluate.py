@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ticl_fpga.cli import torch_device, unit_interval
+from ticl_fpga.errors import OutputError
+from ticl_fpga.io import atomic_path, check_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,18 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ticl_fpga.evaluate.report import evaluate_run, format_report
-    from ticl_fpga.io import atomic_path, check_output
 
     out = Path(args.output) if args.output else Path(args.run) / f"eval-{args.split}"
     check_output(out, kind="evaluation", inputs=[args.dataset, *args.compare], folder=True)
     run, o = Path(args.run).resolve(), out.resolve()
     inside_ok = o.parent == run and o.name.startswith("eval-")  # the run's own report folders
     if o == run or o in run.parents or (run in o.parents and not inside_ok):
-        from ticl_fpga.errors import OutputError
-
         raise OutputError(out, f"overlaps the run folder {args.run}; choose another output")
     # written beside OUT and renamed onto it when complete: never a half report
     with atomic_path(out, suffix="", kind="evaluation") as tmp:

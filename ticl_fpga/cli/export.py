@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from ticl_fpga.cli import add_subgroup
+from ticl_fpga.errors import ConfigError
+from ticl_fpga.io import atomic_path, check_output
 
 
 def check_opset(opset: int) -> int:
     """An opset ONNX knows; returns the newest one."""
     import onnx
-
-    from ticl_fpga.errors import ConfigError
 
     newest = onnx.defs.onnx_opset_version()
     if not 1 <= opset <= newest:
@@ -53,7 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _torchscript(args: argparse.Namespace) -> int:
     from ticl_fpga.export.torchscript import export_run_torchscript
-    from ticl_fpga.io import check_output
 
     check_output(args.output, inputs=[args.run], folder=False)
     out = export_run_torchscript(args.run, args.output, signature=args.signature)
@@ -62,15 +64,9 @@ def _torchscript(args: argparse.Namespace) -> int:
 
 
 def _onnx(args: argparse.Namespace) -> int:
-    import shutil
-    import tempfile
-    from pathlib import Path
-
     import onnx
 
-    from ticl_fpga.errors import ConfigError
     from ticl_fpga.export.onnx import export_run_onnx
-    from ticl_fpga.io import atomic_path, check_output
 
     newest = check_opset(args.opset)
     out = check_output(args.output, inputs=[args.run], folder=False)

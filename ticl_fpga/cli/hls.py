@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from ticl_fpga.cli import (
@@ -15,6 +17,10 @@ from ticl_fpga.cli import (
     positive_float,
     positive_int,
 )
+from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.config import read_yaml
+from ticl_fpga.errors import InputError
+from ticl_fpga.io import atomic_path, check_output
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +96,6 @@ def _load_cfg(args: argparse.Namespace, capacity):
 def load_qonnx_file(path: Path):
     """A QONNX model written by ticl-fpga, or one line naming the file."""
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
-    from ticl_fpga.errors import InputError
 
     path = Path(path)
     if not path.is_file():
@@ -115,8 +120,6 @@ def load_project(project: Path, scratch: Path | None = None):
     project itself (an input) is never written."""
     from ticl_fpga.compile.build import HlsBuildConfig
     from ticl_fpga.compile.predict import load_hls_project
-    from ticl_fpga.config import read_yaml
-    from ticl_fpga.errors import InputError
 
     project = Path(project)
     if not project.is_dir():
@@ -133,8 +136,6 @@ def load_project(project: Path, scratch: Path | None = None):
     model = load_qonnx_file(project / "gnn.qonnx.onnx")
     try:
         if scratch is not None:
-            import shutil
-
             project = Path(shutil.copytree(project, Path(scratch) / project.name, symlinks=True))
         return load_hls_project(project), model
     except InputError:
@@ -152,8 +153,6 @@ class _CsimMismatch(Exception):
 
 
 def _build(args: argparse.Namespace) -> int:
-    import tempfile
-
     from ticl_fpga.compile.build import (
         build_hls,
         check_csim,
@@ -161,7 +160,6 @@ def _build(args: argparse.Namespace) -> int:
         synthesize,
     )
     from ticl_fpga.compile.to_qonnx import model_metadata
-    from ticl_fpga.io import atomic_path, check_output
 
     check_output(
         args.out,
@@ -174,7 +172,6 @@ def _build(args: argparse.Namespace) -> int:
         _load_cfg(args, _default_capacity())  # a bad config fails before the export
     with tempfile.TemporaryDirectory(prefix="ticl_hls_") as scratch:
         if args.qonnx.is_dir():
-            from ticl_fpga.compile.capacity import Capacity
             from ticl_fpga.compile.to_qonnx import export_qonnx
             from ticl_fpga.quantize.qat import load_quant_model
 
@@ -248,20 +245,15 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _default_capacity():
-    from ticl_fpga.compile.capacity import Capacity
-
     return Capacity()
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import tempfile
-
     import numpy as np
 
     from ticl_fpga.compile.predict import hls_predict
     from ticl_fpga.compile.to_qonnx import model_metadata
     from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.io import atomic_path, check_output
 
     check_output(args.out, inputs=[args.project, args.dataset], folder=False)
     dataset = load_dataset(args.dataset)

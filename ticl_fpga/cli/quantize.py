@@ -16,6 +16,8 @@ from ticl_fpga.cli import (
     positive_float,
     torch_device,
 )
+from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.errors import ConfigError, InputError
 from ticl_fpga.io import check_output
 
 log = logging.getLogger(__name__)
@@ -188,7 +190,6 @@ def _qat_config(args: argparse.Namespace):
 
 
 def _prune_config(args: argparse.Namespace, *, stop_at_failure: bool):
-    from ticl_fpga.errors import ConfigError
     from ticl_fpga.quantize.prune import PruneConfig
 
     upd: dict[str, Any] = {"stop_at_failure": stop_at_failure}
@@ -226,7 +227,6 @@ def _recipe(args: argparse.Namespace, name):
 
 def _splits(path: str) -> tuple[list, list]:
     from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.errors import InputError
 
     ds = load_dataset(path)
     train, val = ds.split("train"), ds.split("val")
@@ -355,8 +355,6 @@ def _scan(args: argparse.Namespace) -> int:
 
     check_output(args.output, kind="scan", inputs=[args.model, args.data], folder=True)
     if not [r for r in args.recipes.split(",") if r.strip()]:
-        from ticl_fpga.errors import ConfigError
-
         raise ConfigError(f"--recipes '{args.recipes}': no recipe named")
     train, val = _splits(args.data)
     recipes = [_recipe(args, r.strip()) for r in args.recipes.split(",") if r.strip()]
@@ -384,7 +382,6 @@ def _scan(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from ticl_fpga.compile.bitwidth import FLOAT32_EXACT_BITS, check_quant_model
-    from ticl_fpga.compile.capacity import Capacity
     from ticl_fpga.quantize.prune import sparsity
     from ticl_fpga.quantize.qat import load_quant_model
     from ticl_fpga.quantize.qmodel import assert_fixed_point
@@ -412,7 +409,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from ticl_fpga.errors import ConfigError
     from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
     from ticl_fpga.quantize.qat import load_quant_model
     from ticl_fpga.quantize.qmodel import model_recipe

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ticl_fpga.cli import config_from_args
+from ticl_fpga.errors import ConfigError
 
 # numeric options are validated by TrainConfig (one line naming the field) before any work
 
@@ -71,8 +72,6 @@ def _train(args: argparse.Namespace) -> int:
 
 def check_accelerator(accelerator: str, devices: int = 1) -> None:
     """A GPU accelerator needs that many CUDA GPUs here: one line before any work otherwise."""
-    from ticl_fpga.errors import ConfigError
-
     if accelerator not in ("gpu", "cuda"):
         return
     import torch
