@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     data = add_subgroup(sub, "data", "ntuples -> graphs: generate synthetic events, build datasets")
 
-    g = data.add_parser("generate", help="write a synthetic TICLDumper ntuple (ROOT, via uproot)")
+    g = data.add_parser(
+        "generate", help="write a synthetic TICLDumper ntuple (TTrees via PyROOT, else uproot)"
+    )
     g.add_argument("-o", "--output", required=True, help="output .root file")
     g.add_argument("-n", "--events", type=positive_int, default=100)
     g.add_argument("--pileup", type=nonneg_int, default=0, help="mean pileup: 0, 140, 200...")
