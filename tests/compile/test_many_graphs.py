@@ -293,7 +293,9 @@ def dataset(tmp_path_factory):
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_csim_qonnx_brevitas_agree_on_200_graphs(name, dataset, tmp_path):
     recipe, spec_kw, capacity = CONFIGS[name]
-    torch.manual_seed(0)
+    # seed 0 of w8a8_niters3 puts every logit above the 12-bit output range: all paths agree on
+    # one saturated value, which would make the comparison trivial
+    torch.manual_seed(1 if name == "w8a8_niters3" else 0)
     spec = GNNSpec(
         node_dim=len(dataset.node_features), edge_dim=len(dataset.edge_features), **spec_kw
     )
