@@ -9,9 +9,10 @@ import pytest
 
 from tests.golden.conftest import CASE_NAMES
 from ticl_fpga.golden.cases import CASES
-from ticl_fpga.golden.check import brevitas_logits, check_case
+from ticl_fpga.golden.check import check_case
 from ticl_fpga.golden.vectors import (
     GoldenError,
+    brevitas_logits,
     load_case,
     load_manifest,
     sha256_file,

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from ticl_fpga.compile.capacity import pad_graph
 from ticl_fpga.compile.to_qonnx import execute_qonnx, quantize_inputs
-from ticl_fpga.golden.check import brevitas_logits, csim_logits
+from ticl_fpga.golden.check import csim_logits
+from ticl_fpga.golden.vectors import brevitas_logits
 
 SETTINGS = settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

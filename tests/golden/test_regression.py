@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ticl_fpga.golden.check import (
-    build_csim,
-    check_case,
-    perturb_state,
-    too_narrow_accumulator,
-)
+from tests.golden.helpers import perturb_state, too_narrow_accumulator
+from ticl_fpga.golden.check import build_csim, check_case
 
 CASE = "w6a6_niters2"
 

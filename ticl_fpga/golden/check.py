@@ -2,8 +2,7 @@
 
 Every path's logits are turned into output codes (value / LSB) and compared with the committed
 codes at zero tolerance.  When a path differs, the report names the first layer where it leaves
-the reference: Brevitas vs QONNX by comparing each linear layer's output (forward hooks vs the
-QONNX execution context), C simulation vs QONNX with hls4ml's per-layer trace.
+the reference (``golden/localize.py``; names from ``golden/mapping.py``).
 """
 
 from __future__ import annotations
@@ -11,170 +10,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ticl_fpga.compile.capacity import PaddedGraph
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
+from ticl_fpga.golden.localize import localize as localize_mismatch
+from ticl_fpga.golden.mapping import gemm_layer_map
 from ticl_fpga.golden.vectors import GoldenVectors, brevitas_logits
 
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- layer names
-
-
-def linear_order(spec) -> list[str]:
-    """Linear layers in forward (data-flow) order."""
-    names = ["node_enc", "edge_enc"]
-    for i in range(spec.niters):
-        names += [f"edge_mlp.{i}", f"node_mlp.{i}"]
-    return names + ["head_hidden", "head_out"]
-
-
-def gemm_layer_map(qonnx_model, spec) -> dict[str, str]:
-    """ONNX ``Gemm`` node name -> model layer name (``node_mlp.0``), checked by weight shape."""
-    from ticl_fpga.compile.to_qonnx import load_qonnx
-
-    model = load_qonnx(qonnx_model)
-    shapes = spec.linear_shapes()
-    gemms = [n for n in model.graph.node if n.op_type == "Gemm"]
-    order = linear_order(spec)
-    out: dict[str, str] = {}
-    if len(gemms) != len(order):
-        return out
-    for node, name in zip(gemms, order, strict=True):
-        w_shape = model.get_tensor_shape(node.input[1])
-        if w_shape is not None and sorted(w_shape) == sorted(shapes[name]):
-            out[node.name] = name
-    return out
-
-
-def _onnx_order(qonnx_model) -> list[Any]:
-    from ticl_fpga.compile.to_qonnx import load_qonnx
-
-    return list(load_qonnx(qonnx_model).graph.node)
-
-
-def describe_onnx_node(qonnx_model, spec, node_name: str) -> str:
-    """``Gemm_3 (node_mlp.0)`` or ``Quant_17 (after edge_mlp.0)``."""
-    mapping = gemm_layer_map(qonnx_model, spec)
-    if node_name in mapping:
-        return f"{node_name} ({mapping[node_name]})"
-    last = None
-    for node in _onnx_order(qonnx_model):
-        if node.name in mapping:
-            last = mapping[node.name]
-        if node.name == node_name:
-            break
-    return f"{node_name} (after {last})" if last else node_name
-
-
-def describe_hls_layer(hls_model, qonnx_model, spec, layer_name: str) -> str:
-    """An hls4ml layer name with its ONNX node and model layer."""
-    for layer in hls_model.get_layers():
-        if layer.name == layer_name:
-            onnx_node = layer.get_attr("onnx_node")
-            if onnx_node:
-                return f"{layer_name} [{layer.class_name}] = " + describe_onnx_node(
-                    qonnx_model, spec, onnx_node
-                )
-            return f"{layer_name} [{layer.class_name}]"
-    return layer_name
-
-
-# --------------------------------------------------------------------------- divergence
-
-
-def brevitas_layer_outputs(qmodel, padded: PaddedGraph) -> dict[str, np.ndarray]:
-    """Output of every linear layer of the Brevitas model on a padded, on-grid graph."""
-    outputs: dict[str, np.ndarray] = {}
-    handles = []
-    for name in linear_order(qmodel.spec):
-        module = qmodel.get_submodule(name)
-        handles.append(
-            module.register_forward_hook(
-                lambda _m, _i, out, _n=name: outputs.__setitem__(_n, out.detach().double().numpy())
-            )
-        )
-    try:
-        outputs["logits"] = brevitas_logits(
-            qmodel, padded.x, padded.edge_index, padded.edge_attr, normalized=True
-        )
-    finally:
-        for h in handles:
-            h.remove()
-    return outputs
-
-
-def first_divergence_brevitas_qonnx(qmodel, qonnx_model, padded: PaddedGraph) -> str | None:
-    """The first linear layer (forward order) whose Brevitas and QONNX outputs differ.
-
-    ``None`` when every layer and the logits agree; ``"output quantizer (out_quant)"`` when only
-    the final requantization differs.
-    """
-    from ticl_fpga.compile.to_qonnx import OUTPUT_NAME, execute_qonnx
-
-    ctx = execute_qonnx(
-        qonnx_model, padded.x, padded.edge_index, padded.edge_attr, full_context=True
-    )
-    ours = brevitas_layer_outputs(qmodel, padded)
-    mapping = gemm_layer_map(qonnx_model, qmodel.spec)
-    by_layer = {layer: node for node, layer in mapping.items()}
-    gemm_out = {n.name: n.output[0] for n in _onnx_order(qonnx_model) if n.op_type == "Gemm"}
-    for name in linear_order(qmodel.spec):
-        node = by_layer.get(name)
-        if node is None:
-            continue
-        ref = np.asarray(ctx[gemm_out[node]], dtype=np.float64)
-        if ref.shape != ours[name].shape or not np.array_equal(ref, ours[name]):
-            return f"{name} ({node})"
-    if not np.array_equal(np.asarray(ctx[OUTPUT_NAME], dtype=np.float64), ours["logits"]):
-        return "output quantizer (out_quant)"
-    return None
-
-
 # --------------------------------------------------------------------------- C simulation
-
-
-def narrowed(t: Fixed, integer: int) -> Fixed:
-    """``t`` with only ``integer`` integer bits (same fraction): overflows wrap, for tests."""
-    return Fixed(t.signed, t.frac + integer, integer)
-
-
-def too_narrow_accumulator(vectors: GoldenVectors, layer: str, *, missing_bits: int = 1) -> Fixed:
-    """An accumulator type for ``layer`` with ``missing_bits`` too few integer bits for the golden
-    graphs (from the largest |value| of that layer in the QONNX execution); same fraction bits."""
-    import math
-
-    from ticl_fpga.compile.to_qonnx import execute_qonnx
-    from ticl_fpga.errors import ConfigError
-
-    qonnx_model = vectors.qonnx_model()
-    by_layer = {v: k for k, v in gemm_layer_map(qonnx_model, vectors.spec()).items()}
-    if layer not in by_layer:
-        raise ConfigError(f"no dense layer {layer!r}; known: {', '.join(by_layer)}")
-    node = next(n for n in qonnx_model.graph.node if n.name == by_layer[layer])
-    peak = 0.0
-    for g in vectors.graphs.values():
-        p = vectors.padded(g)
-        ctx = execute_qonnx(qonnx_model, p.x, p.edge_index, p.edge_attr, full_context=True)
-        peak = max(peak, float(np.abs(np.asarray(ctx[node.output[0]])).max()))
-    # signed ap_fixed<W, I> holds [-2**(I-1), 2**(I-1)): the smallest I that holds ``peak``
-    need = math.floor(math.log2(peak)) + 2 if peak > 0 else 1
-    exact = next(
-        Fixed(*ly["accum_fixed"])
-        for ly in _layers(qonnx_model)
-        if ly.get("onnx_node") == node.name and "accum_fixed" in ly
-    )
-    return narrowed(exact, need - missing_bits)
-
-
-def _layers(qonnx_model) -> list[dict]:
-    from ticl_fpga.compile.convert import qonnx_to_layers
-
-    return qonnx_to_layers(qonnx_model)[0]
 
 
 def build_csim(
@@ -351,38 +199,13 @@ def check_case(
                 m.note = "input quantization (node_in/edge_in) differs from the golden input codes"
             if localize and not m.note and path not in localized:
                 localized.add(path)  # once per path: a C-simulation trace recompiles
-                _localize(m, path, qmodel, qonnx_model, hls_model, p, spec, trace_compare)
+                localize_mismatch(m, path, qmodel, qonnx_model, hls_model, p, spec, trace_compare)
             elif not m.note:
                 m.note = "not localized (only the first mismatch of each path is)"
             report.mismatches.append(m)
     for m in report.mismatches:
         log.error("%s", m.describe())
     return report
-
-
-def _localize(m, path, qmodel, qonnx_model, hls_model, p, spec, trace_compare) -> None:
-    if path == "exact":
-        m.note = "the exact integer reference differs from golden: the QONNX model changed"
-        return
-    if path in ("brevitas", "qonnx"):
-        layer = first_divergence_brevitas_qonnx(qmodel, qonnx_model, p)
-        if layer is not None:
-            m.first_layer = layer
-        else:
-            m.note = (
-                "Brevitas and QONNX agree with each other but not with golden: the model or a "
-                "library changed; compare with `ticl-fpga golden regenerate --check`"
-            )
-    elif path == "csim":
-        try:
-            first, _equal = trace_compare(hls_model, qonnx_model, p)
-        except Exception as exc:  # noqa: BLE001 - tracing is diagnostic only
-            m.note = f"no per-layer trace ({exc.__class__.__name__}: build with trace=True)"
-            return
-        if first is None:
-            m.note = "every traced layer matches QONNX (was the project built with trace=True?)"
-        else:
-            m.first_layer = describe_hls_layer(hls_model, qonnx_model, spec, first)
 
 
 def check_golden(
@@ -410,10 +233,3 @@ def check_golden(
             log.info("%s", report.describe())
             reports.append(report)
     return reports
-
-
-def perturb_state(state: dict[str, np.ndarray], key: str, *, index=(0, 0), delta: float = 1.0):
-    """A copy of a state dict with one weight changed (for regression tests of the checker)."""
-    out = {k: np.array(v, copy=True) for k, v in state.items()}
-    out[key][index] = out[key][index] + delta
-    return out
