@@ -129,6 +129,13 @@ def _no_producer(m):
     _node(m, "Squeeze").input[0] = "ghost"
 
 
+def _ghost_input(op_type: str, which: int, i: int):
+    def change(m):
+        _node(m, op_type, which).input[i] = "ghost"
+
+    return change
+
+
 CASES = {
     "unknown op": (_unknown_op, "Relu_0: no handler for ONNX op Sigmoid"),
     "quant parameter": (_quant_param_not_constant, "Quant_14: Quant parameters must be constants"),
@@ -150,6 +157,24 @@ CASES = {
         "Unsqueeze_0: shape op on a constant was not folded",
     ),
     "no producer": (_no_producer, "tensor 'ghost' has no hls4ml producer"),
+    # an input no earlier layer wrote: a ConversionError naming the node, not a KeyError
+    "relu ghost input": (
+        _ghost_input("Relu", 0, 0),
+        "Relu_0: input 'ghost' has no hls4ml producer",
+    ),
+    "gemm ghost input": (_ghost_input("Gemm", 2, 0), "Gemm_2: input 'ghost' has no hls4ml"),
+    "gathernd ghost input": (
+        _ghost_input("GatherND", 0, 0),
+        "GatherND_0: input 'ghost' has no hls4ml producer",
+    ),
+    "scatter ghost input": (
+        _ghost_input("ScatterND", 0, 2),
+        "ScatterND_0: input 'ghost' has no hls4ml producer",
+    ),
+    "concat ghost input": (
+        _ghost_input("Concat", 0, 1),
+        "Concat_0: input 'ghost' has no hls4ml producer",
+    ),
 }
 
 

@@ -54,6 +54,14 @@ class GraphState:
             raise ConversionError(f"tensor {tensor!r} has no hls4ml producer (unsupported pattern)")
         return self.producer[tensor]
 
+    def type_of(self, node: NodeProto, tensor: str) -> Fixed:
+        """The fixed-point type of ``tensor``, an input of ``node`` that an earlier layer wrote."""
+        if tensor not in self.types:
+            raise ConversionError(
+                f"{node.name}: input {tensor!r} has no hls4ml producer (unsupported pattern)"
+            )
+        return self.types[tensor]
+
     def emit(
         self, class_name: str, node: NodeProto, inputs: list[str], out: Fixed, **attrs
     ) -> None:
@@ -172,7 +180,7 @@ def quant(state: GraphState, node: NodeProto) -> None:
 
 @register_handler("Relu")
 def relu(state: GraphState, node: NodeProto) -> None:
-    t = state.types[node.input[0]]
+    t = state.type_of(node, node.input[0])
     state.emit("GNNRelu", node, [node.input[0]], t.exact())
 
 
@@ -196,7 +204,7 @@ def gemm(state: GraphState, node: NodeProto) -> None:
     else:
         b, bt = np.zeros(w.shape[0]), Fixed(False, 1, 1)
     wt = state.const_types[node.input[1]]
-    data = state.types[node.input[0]]
+    data = state.type_of(node, node.input[0])
     acc = fixed.dense_accumulator(data=data, weight=wt.exact(), bias=bt.exact(), fan_in=w.shape[1])
     state.emit(
         "GNNDense",
@@ -225,7 +233,11 @@ def gather(state: GraphState, node: NodeProto) -> None:
             f"{node.name}: only Gather of a constant row of edge_index is supported"
         )
     state.emit(
-        "GNNIndexRow", node, [node.input[0]], state.types[node.input[0]], row=int(k.reshape(-1)[0])
+        "GNNIndexRow",
+        node,
+        [node.input[0]],
+        state.type_of(node, node.input[0]),
+        row=int(k.reshape(-1)[0]),
     )
     state.index_inputs.add(node.output[0])
 
@@ -253,7 +265,10 @@ def gather_nd(state: GraphState, node: NodeProto) -> None:
         raise ConversionError(f"{node.name}: batch_dims must be 0")
     _index_vector(state, node, node.input[1])
     state.emit(
-        "GNNGather", node, [node.input[0], node.input[1]], state.types[node.input[0]].exact()
+        "GNNGather",
+        node,
+        [node.input[0], node.input[1]],
+        state.type_of(node, node.input[0]).exact(),
     )
 
 
@@ -271,7 +286,7 @@ def _scatter(state: GraphState, node: NodeProto) -> None:
         raise ConversionError(f"{node.name}: ScatterND must start from constant zeros")
     if reduction not in ("add", "max"):
         raise ConversionError(f"{node.name}: reduction {reduction!r} is not supported (add, max)")
-    data = state.types[node.input[2]]
+    data = state.type_of(node, node.input[2])
     n_edges = state.shape(node.input[2])[0]
     if reduction == "add":
         out = fixed.sum_of(data, n_edges)
@@ -300,7 +315,7 @@ def concat(state: GraphState, node: NodeProto) -> None:
         )
     if len(node.input) not in (2, 3):
         raise ConversionError(f"{node.name}: Concat of {len(node.input)} inputs (2 or 3 supported)")
-    out = fixed.union([state.types[t] for t in node.input])
+    out = fixed.union([state.type_of(node, t) for t in node.input])
     state.emit("GNNConcat", node, list(node.input), out)
 
 
