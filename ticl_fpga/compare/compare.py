@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,56 +184,24 @@ def _diff_stats(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     }
 
 
-def compare_models(
-    float_model_or_ts_path,
-    quant_model,
-    qonnx_path,
-    hls_model,
-    dataset_dir: str | Path,
-    split: str = "test",
-    out_dir: str | Path = "compare",
-    *,
-    max_events: int | None = None,
-    cut: float = 0.5,
-    strict: bool = True,
-    window_overlap: int = 0,
-    progress: bool = False,
-    confidence: float = CONFIDENCE,
-    interval: str = "clopper-pearson",
-    bit_check: int | None = None,
-) -> dict[str, Any]:
-    """Compare float (TorchScript/CUDA when present) vs FPGA (C simulation) on ``split`` events.
+@dataclass
+class _WindowScores:
+    """The C simulation's logits put back on whole events, and the bit check of its windows."""
 
-    Every event of ``split`` by default (``max_events`` takes the first ones).  Brevitas and QONNX
-    are checked against the C simulation on every window, or on the first ``bit_check`` windows
-    (the QONNX executor is the slow part; the C simulation always scores every window).  Decision agreement
-    and flip fractions carry ``interval`` (``clopper-pearson`` or ``wilson``) binomial intervals
-    at ``confidence``.
+    fpga: list[np.ndarray]  # per event, per edge; NaN where the edge is in no window
+    lost: list[np.ndarray]  # per event, per edge: in no window (counts as rejected)
+    n_windows: int
+    mismatches: dict[str, int]
+    bad_graphs: set[int]
+    n_checked: int
 
-    Writes ``compare.json``, ``compare.md`` and PNG plots atomically into ``out_dir`` and returns
-    the summary.  With ``strict`` a bit mismatch between Brevitas, QONNX and the C simulation
-    raises :class:`BitMismatchError` after the report is written.
-    """
-    from ticl_fpga.compare.report import write_report
-    from ticl_fpga.compile.predict import run_csim
-    from ticl_fpga.compile.to_qonnx import execute_qonnx, load_qonnx, model_metadata
+
+def _load_inputs(dataset_dir, split: str, max_events: int | None, qonnx_path):
+    """Events of ``split`` (the first ``max_events``), their count in the split, the QONNX model
+    and its capacity."""
+    from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
     from ticl_fpga.data.dataset import load_dataset
-    from ticl_fpga.evaluate.events import (
-        ENERGY_BINS,
-        ETA_BINS,
-        binned,
-        event_metrics,
-        fixed_cut,
-        seed_working_point,
-    )
-    from ticl_fpga.evaluate.metrics import working_point
-    from ticl_fpga.golden.vectors import brevitas_logits
 
-    if interval not in INTERVALS:
-        raise ConfigError(f"--interval {interval!r}: expected one of {', '.join(INTERVALS)}")
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"--confidence {confidence}: must be in (0, 1)")
-    t0 = time.perf_counter()
     graphs = load_dataset(dataset_dir).split(split)
     n_split = len(graphs)
     if max_events is not None:
@@ -241,12 +210,26 @@ def compare_models(
         raise InputError(dataset_dir, f"split {split!r} has no events to compare", "split")
     qonnx_model = load_qonnx(qonnx_path)
     capacity, _ = model_metadata(qonnx_model)
-    quant_model = quant_model.cpu().eval()
+    return graphs, n_split, qonnx_model, capacity
 
-    f_scores, device = float_scores(float_model_or_ts_path, graphs)
-    q_full = [
-        brevitas_logits(quant_model, g.x, g.edge_index, g.edge_attr) for g in graphs
-    ]  # whole events, no windowing
+
+def _score_windows(
+    graphs,
+    quant_model,
+    qonnx_model,
+    hls_model,
+    capacity,
+    *,
+    window_overlap: int,
+    bit_check: int | None,
+    progress: bool,
+) -> _WindowScores:
+    """C simulation on every padded window; Brevitas and QONNX checked against it bit for bit on
+    every window, or on the first ``bit_check``."""
+    from ticl_fpga.compile.csim import run_csim
+    from ticl_fpga.compile.to_qonnx import execute_qonnx
+    from ticl_fpga.golden.vectors import brevitas_logits
+
     jobs, lost = _jobs(graphs, quant_model, capacity, window_overlap)
     padded = [j[2] for j in jobs]
     csim = run_csim(hls_model, padded)
@@ -278,25 +261,32 @@ def compare_models(
             mism[key] += n_bad
             if n_bad:
                 bad_graphs.add(gi)
+    return _WindowScores(fpga, lost, len(jobs), mism, bad_graphs, n_checked)
 
-    # --- edge level
-    def concat(arrs):
-        return np.concatenate(arrs) if arrs else np.zeros(0)
 
-    fl = concat(f_scores)
-    lost_all = concat(lost)
-    fpga_logit = concat(fpga)
-    fpga_score = np.where(lost_all, 0.0, expit(np.nan_to_num(fpga_logit)))
-    quant_score = expit(concat(q_full))
-    labels = concat([g.y.numpy() for g in graphs]) > 0.5
+def _concat(arrs) -> np.ndarray:
+    return np.concatenate(arrs) if arrs else np.zeros(0)
+
+
+def _edge_energy_eta(graphs) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge: the larger energy of its two nodes and the mean |eta| of its two nodes."""
     max_e, eta = [], []
     for g in graphs:
         ei = g.edge_index.numpy()
         en, et = g.node_energy.numpy(), np.abs(g.node_eta.numpy())
         max_e.append(np.maximum(en[ei[0]], en[ei[1]]) if ei.shape[1] else np.zeros(0))
         eta.append(0.5 * (et[ei[0]] + et[ei[1]]) if ei.shape[1] else np.zeros(0))
-    max_e, eta = concat(max_e), concat(eta)
-    keep = ~lost_all
+    return _concat(max_e), _concat(eta)
+
+
+def _decision_stats(
+    fl, fpga_score, labels, max_e, eta, keep, *, cut: float, confidence: float, interval: str
+) -> dict[str, dict[str, Any]]:
+    """Edge decisions of the float model and the FPGA at the working point and at ``cut``:
+    flips, agreement with its binomial interval, flip fractions per energy and |eta| bin."""
+    from ticl_fpga.evaluate.events import ENERGY_BINS, ETA_BINS
+    from ticl_fpga.evaluate.metrics import working_point
+
     decisions = {}
     for label, rule in (
         ("working_point", lambda s: working_point(s, max_e)),
@@ -319,11 +309,16 @@ def compare_models(
             "flip_vs_energy": binned_fraction(max_e, flips, ENERGY_BINS, **fk),
             "flip_vs_eta": binned_fraction(eta, flips, ETA_BINS, **fk),
         }
-    absdiff = np.where(keep, np.abs(fpga_score - fl), np.nan)
+    return decisions
 
-    # --- event level
+
+def _event_stats(graphs, f_scores, windows: _WindowScores, cut: float) -> dict[str, Any]:
+    """Event-level efficiency/purity of the float model and the FPGA for each acceptance rule."""
+    from ticl_fpga.evaluate.events import event_metrics, fixed_cut, seed_working_point
+
     per_graph_fpga = [
-        np.where(lo, 0.0, expit(np.nan_to_num(v))) for v, lo in zip(fpga, lost, strict=True)
+        np.where(lo, 0.0, expit(np.nan_to_num(v)))
+        for v, lo in zip(windows.fpga, windows.lost, strict=True)
     ]
     events = {}
     for accept in (seed_working_point(), fixed_cut(cut)):
@@ -343,6 +338,90 @@ def compare_models(
                 "fpga": m_h["efficiency_vs_eta"],
             },
         }
+    return events
+
+
+def compare_models(
+    float_model_or_ts_path,
+    quant_model,
+    qonnx_path,
+    hls_model,
+    dataset_dir: str | Path,
+    split: str = "test",
+    out_dir: str | Path = "compare",
+    *,
+    max_events: int | None = None,
+    cut: float = 0.5,
+    strict: bool = True,
+    window_overlap: int = 0,
+    progress: bool = False,
+    confidence: float = CONFIDENCE,
+    interval: str = "clopper-pearson",
+    bit_check: int | None = None,
+) -> dict[str, Any]:
+    """Compare float (TorchScript/CUDA when present) vs FPGA (C simulation) on ``split`` events.
+
+    Every event of ``split`` by default (``max_events`` takes the first ones).  Brevitas and QONNX
+    are checked against the C simulation on every window, or on the first ``bit_check`` windows
+    (the QONNX executor is the slow part; the C simulation always scores every window).  Decision agreement
+    and flip fractions carry ``interval`` (``clopper-pearson`` or ``wilson``) binomial intervals
+    at ``confidence``.
+
+    Writes ``compare.json``, ``compare.md`` and PNG plots atomically into ``out_dir`` and returns
+    the summary.  With ``strict`` a bit mismatch between Brevitas, QONNX and the C simulation
+    raises :class:`BitMismatchError` after the report is written.
+    """
+    from ticl_fpga.compare.report import write_report
+    from ticl_fpga.evaluate.events import ENERGY_BINS, ETA_BINS, binned
+    from ticl_fpga.golden.vectors import brevitas_logits
+
+    if interval not in INTERVALS:
+        raise ConfigError(f"--interval {interval!r}: expected one of {', '.join(INTERVALS)}")
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"--confidence {confidence}: must be in (0, 1)")
+    t0 = time.perf_counter()
+    graphs, n_split, qonnx_model, capacity = _load_inputs(
+        dataset_dir, split, max_events, qonnx_path
+    )
+    quant_model = quant_model.cpu().eval()
+
+    f_scores, device = float_scores(float_model_or_ts_path, graphs)
+    q_full = [
+        brevitas_logits(quant_model, g.x, g.edge_index, g.edge_attr) for g in graphs
+    ]  # whole events, no windowing
+    windows = _score_windows(
+        graphs,
+        quant_model,
+        qonnx_model,
+        hls_model,
+        capacity,
+        window_overlap=window_overlap,
+        bit_check=bit_check,
+        progress=progress,
+    )
+    mism, bad_graphs = windows.mismatches, windows.bad_graphs
+
+    # --- edge level
+    fl = _concat(f_scores)
+    lost_all = _concat(windows.lost)
+    fpga_logit = _concat(windows.fpga)
+    fpga_score = np.where(lost_all, 0.0, expit(np.nan_to_num(fpga_logit)))
+    quant_score = expit(_concat(q_full))
+    labels = _concat([g.y.numpy() for g in graphs]) > 0.5
+    max_e, eta = _edge_energy_eta(graphs)
+    keep = ~lost_all
+    decisions = _decision_stats(
+        fl,
+        fpga_score,
+        labels,
+        max_e,
+        eta,
+        keep,
+        cut=cut,
+        confidence=confidence,
+        interval=interval,
+    )
+    absdiff = np.where(keep, np.abs(fpga_score - fl), np.nan)
 
     summary: dict[str, Any] = {
         "dataset": str(dataset_dir),
@@ -360,16 +439,16 @@ def compare_models(
             "n_windowed_events": int(
                 sum(
                     1
-                    for lo, g in zip(lost, graphs, strict=True)
+                    for g in graphs
                     if g.num_nodes > capacity.n_max or g.edge_index.shape[1] > capacity.e_max
                 )
             ),
-            "n_windows": len(jobs),
+            "n_windows": windows.n_windows,
             "lost_edges": int(lost_all.sum()),
             "lost_fraction": float(lost_all.mean()) if lost_all.size else 0.0,
         },
         "bit_mismatches": mism,
-        "bit_checked_windows": n_checked,
+        "bit_checked_windows": windows.n_checked,
         "bit_exact": not any(mism.values()),
         "events_with_mismatches": sorted(bad_graphs),
         "score_difference_fpga_vs_float": _diff_stats(fpga_score[keep], fl[keep]),
@@ -377,7 +456,7 @@ def compare_models(
         "decisions": decisions,
         "abs_score_difference_vs_energy": binned(max_e, absdiff, ENERGY_BINS),
         "abs_score_difference_vs_eta": binned(eta, absdiff, ETA_BINS),
-        "events": events,
+        "events": _event_stats(graphs, f_scores, windows, cut),
         "seconds": time.perf_counter() - t0,
     }
     write_report(summary, out_dir, fpga_score=fpga_score[keep], float_score=fl[keep])
