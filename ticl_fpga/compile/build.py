@@ -208,7 +208,7 @@ def golden_from_graphs(qonnx_model, graphs, *, on_grid: bool = False) -> dict:
     (:mod:`ticl_fpga.compile.reference`), independent of the hls4ml conversion.
     """
     from ticl_fpga.compile.capacity import pad_graph
-    from ticl_fpga.compile.predict import _arrays, to_input_grid
+    from ticl_fpga.compile.csim import _arrays, to_input_grid
     from ticl_fpga.compile.reference import ExactGraph
     from ticl_fpga.compile.to_qonnx import load_qonnx, model_metadata
 
@@ -238,7 +238,7 @@ def generated_graphs(
     edges into one node, repeated edges, self-loops, the capacity filled, no edges, isolated nodes,
     a single node.
     """
-    from ticl_fpga.compile.predict import quantize_array
+    from ticl_fpga.compile.csim import quantize_array
 
     rng = np.random.default_rng(seed)
     n, e = capacity.n_max, capacity.e_max
@@ -321,7 +321,7 @@ def check_csim(hls_model, golden: dict, qonnx_model=None) -> int:
     accepted the model only if float32 is exact).  Zero graphs is an error, not a pass.
     """
     from ticl_fpga.compile.capacity import PaddedGraph
-    from ticl_fpga.compile.predict import run_csim
+    from ticl_fpga.compile.csim import run_csim
 
     if not golden or not golden.get("inputs"):
         raise CsimCheckError("the C simulation would be checked on 0 graphs")

@@ -47,7 +47,7 @@ def quantize_inputs(
     Brevitas' input quantizers are idempotent, so the model gives the same logits on these values
     as on the original ones; QONNX and the C simulation need them on the grid to be bit-exact.
     """
-    from ticl_fpga.compile.predict import check_finite
+    from ticl_fpga.compile.csim import check_finite
 
     check_finite(np.asarray(x), "x")
     check_finite(np.asarray(edge_attr), "edge_attr")
@@ -137,7 +137,7 @@ def execute_qonnx(
     """Run the QONNX model on one padded graph; returns logits ``[e_max]`` (or the full context)."""
     from qonnx.core.onnx_exec import execute_onnx
 
-    from ticl_fpga.compile.predict import check_finite
+    from ticl_fpga.compile.csim import check_finite
 
     check_finite(np.asarray(x), "x")
     check_finite(np.asarray(edge_attr), "edge_attr")

@@ -71,7 +71,7 @@ def build_csim(
 
 
 def csim_logits(hls_model, padded: list[PaddedGraph]) -> list[np.ndarray]:
-    from ticl_fpga.compile.predict import run_csim
+    from ticl_fpga.compile.csim import run_csim
 
     return run_csim(hls_model, padded)
 
