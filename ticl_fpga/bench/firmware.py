@@ -660,7 +660,12 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
             "",
         ),
         (
-            "dense-layer LUTs, 16-bit dense (model) / pruned 6-bit (measured)",
+            "dense-layer LUTs, 16-bit dense (model) / pruned 6-bit (Yosys"
+            + (
+                f"; {pv['pruned_dense_units_fitted']} layers fitted)"
+                if pv.get("pruned_dense_units_fitted")
+                else ")"
+            ),
             f"{pv['dense16_lut_model']:.3g} / {pv['pruned_dense_lut_measured']:.3g} "
             f"({pv['ratio_measured_over_model_reference']:.1f}x)",
             "replaces BOPs 20x",
@@ -742,7 +747,9 @@ def markdown(fw: dict[str, Any]) -> str:
         "",
         "### Pruned model vs the 16-bit dense model (dense layers, one lane)",
         "",
-        f"Pruned {fw['recipe']}: {pv['pruned_dense_lut_measured']:.0f} LUT measured "
+        f"Pruned {fw['recipe']}: {pv['pruned_dense_lut_measured']:.0f} LUT, Yosys "
+        f"({pv.get('pruned_dense_units_fitted', 0)} of the dense layers from the fitted model, "
+        "synthesis budget spent) "
         f"({pv['pruned_dense_lut_model']:.0f} by the cost model); 16-bit dense: "
         f"{pv['dense16_lut_model']:.0f} LUT by the cost model ({pv['note']}).  "
         f"Ratio {pv['ratio_measured_over_model_reference']:.1f}x (BOPs ratio "
