@@ -301,9 +301,7 @@ def bits_for_budget(
 
     def lut_of(n: str, b: int) -> float:
         fan_in, fan_out = shapes[n]
-        return layer_resources(fan_in, fan_out, nonzero[n], recipe.input_bits_of(spec, n), b)[
-            "lut"
-        ]
+        return layer_resources(fan_in, fan_out, nonzero[n], recipe.input_bits_of(spec, n), b)["lut"]
 
     total = sum(lut_of(n, wbits[n]) for n in shapes)
     steps = [{"layer": None, "weight_bits": None, "lut": total}]
