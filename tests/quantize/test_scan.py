@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from ticl_fpga.quantize.benchmark import quantization_benchmark
 from ticl_fpga.quantize.prune import AtLeast, PruneConfig
 from ticl_fpga.quantize.qat import load_quant_model
@@ -93,11 +91,37 @@ def test_quantization_benchmark(float_model, splits):
         "bops_ratio_vs_16bit_dense",
     ):
         assert isinstance(res[key], float)
-    assert res["auc_drop"] == pytest.approx(res["auc_float"] - res["auc_quant"])
     assert res["bops_ratio_vs_16bit_dense"] > 4.0  # 6-bit alone is ~5x below 16-bit dense
     assert set(res["passed"]) == {"auc", "event_efficiency", "sparsity", "bops"}
-    rel = res["relative_auc_drop"]
-    assert rel == pytest.approx(res["auc_drop"] / res["auc_float"])
-    assert res["passed"]["auc"] == (rel <= res["targets"]["max_relative_auc_drop"])
-    assert res["passed"]["sparsity"] == (res["sparsity"] >= res["targets"]["min_sparsity"])
     json.dumps(res)
+
+
+def test_quantization_benchmark_of_a_model_against_itself(float_model, splits):
+    """Known answer: a quantized model compared with itself loses nothing; unpruned, no sparsity."""
+    import torch
+
+    from ticl_fpga.quantize.qmodel import (
+        build_quant_model,
+        finalize_calibration,
+        load_float_weights,
+    )
+    from ticl_fpga.quantize.recipe import load_recipe
+
+    qmodel = build_quant_model(float_model.spec, load_recipe("w6a6"))
+    load_float_weights(qmodel, float_model.state_dict())
+    qmodel.train()
+    with torch.no_grad():
+        for g in splits["train"][:8]:
+            qmodel(g.x, g.edge_index, g.edge_attr)
+    finalize_calibration(qmodel)
+    qmodel.eval()
+    res = quantization_benchmark(
+        qmodel, splits["train"], splits["val"], splits["test"], quant_model=qmodel
+    )
+    assert res["recipe"] == "w6a6" and res["prune"] is None
+    assert res["auc_float"] == res["auc_quant"] and 0.5 < res["auc_float"] <= 1.0
+    assert res["auc_drop"] == 0.0 and res["relative_auc_drop"] == 0.0
+    assert res["event_efficiency_drop"] == 0.0 and res["relative_event_efficiency_drop"] == 0.0
+    assert res["sparsity"] == 0.0
+    assert res["passed"]["auc"] and res["passed"]["event_efficiency"]
+    assert not res["passed"]["sparsity"]  # the target asks for 80 %
