@@ -630,7 +630,39 @@ def unregister_target_kind(name: str) -> None:
     _KINDS[:] = [k for k in _KINDS if k.name != name]
 
 
-# resource bounds (lut<=N, ff<=N, dsp<=N) from the measured-cost model (quantize/cost.py)
-from ticl_fpga.quantize.cost import register_resource_targets  # noqa: E402
+# --------------------------------------------------------------------------- resource targets
+
+#: ``--target`` kinds for resource bounds: ``lut<=200000``, ``ff<=...``, ``dsp<=...``.
+RESOURCE_KINDS = ("lut", "ff", "dsp")
+
+
+def register_resource_targets() -> None:
+    """Register ``lut<=N`` / ``ff<=N`` / ``dsp<=N`` as pruning/scan targets (the measured-cost model of quantize/cost.py).
+
+    The bound applies to ``fpga[<resource>]`` of each validation row: the dense layers of one lane
+    (see the module doc).  Sparsity helps a resource bound, so a failing step does not stop the
+    search (``AtMost.stops_search`` is False); the selected model is the sparsest step meeting all.
+    """
+
+    for res in RESOURCE_KINDS:
+        pattern = re.compile(rf"\s*{res}\s*<=\s*(\S+)\s*", re.I)
+
+        def parse(text: str, base, _res=res, _pat=pattern):
+            m = _pat.fullmatch(text)
+            if not m:
+                return None
+            try:
+                value = float(m[1])
+            except ValueError:
+                raise ConfigError(f"--target '{text}': '{m[1]}' is not a number") from None
+            if value < 0:
+                raise ConfigError(f"--target '{text}': a resource bound must be >= 0")
+            return AtMost(_res, value)
+
+        def column(model, row, _res=res):
+            return {_res: float(row.get("fpga", {}).get(_res, float("nan")))}
+
+        register_target_kind(res, parse, syntax=f"{res}<=N", row_metrics=column)
+
 
 register_resource_targets()
