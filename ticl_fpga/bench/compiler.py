@@ -14,10 +14,7 @@ from ticl_fpga.compile.build import HlsBuildConfig, build_hls
 from ticl_fpga.compile.capacity import Capacity
 from ticl_fpga.compile.predict import hls_predict
 from ticl_fpga.compile.to_qonnx import export_qonnx, quantize_inputs
-from ticl_fpga.data.features import EDGE_FEATURES, NODE_FEATURES
-from ticl_fpga.model.spec import GNNSpec
-from ticl_fpga.quantize.qmodel import build_quant_model
-from ticl_fpga.quantize.recipe import load_recipe
+from ticl_fpga.rtl.bench import default_quant_model
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +32,7 @@ def compiler_benchmark(
     cap = capacity or Capacity()
     n_max, e_max = cap.n_max, cap.e_max
     if qmodel is None:
-        torch.manual_seed(0)
-        spec = GNNSpec(node_dim=len(NODE_FEATURES), edge_dim=len(EDGE_FEATURES))
-        qmodel = build_quant_model(spec, load_recipe(recipe))
-        qmodel.train()
-        with torch.no_grad():
-            for _ in range(4):
-                qmodel(
-                    torch.randn(40, spec.node_dim),
-                    torch.randint(0, 40, (2, 120)),
-                    torch.randn(120, spec.edge_dim),
-                )
-        qmodel.eval()
+        qmodel = default_quant_model(recipe, seed=0, sparsity=0.0)
     node_dim, edge_dim = qmodel.spec.node_dim, qmodel.spec.edge_dim
     t0 = time.perf_counter()
     export_qonnx(qmodel, cap, work / "bench.qonnx.onnx")

@@ -82,6 +82,19 @@ def _flat(row: dict[str, Any], recipe: str, bits: str) -> dict[str, Any]:
     return out
 
 
+def _selection(result, tgt, model_dir: Path | None, out_dir: Path) -> dict:
+    """What the scan records of one recipe's selected (sparsest passing) model."""
+    return {
+        "sparsity": result.sparsity,
+        "target_met": result.target_met,
+        "target": tgt.describe(),
+        "baseline": result.baseline,
+        "floor": result.floor,
+        "model_dir": None if model_dir is None else str(model_dir.relative_to(out_dir)),
+        "metrics": result.metrics,
+    }
+
+
 def _bits_label(recipe: Recipe) -> str:
     d = recipe.default
     return f"w{d.weight_bits}a{d.act_bits}" + ("+" if recipe.layers else "")
@@ -149,15 +162,7 @@ def run_scan(
             fmodel, recipe, train, val, model_dir, target=tgt, config=config, qat=qat
         )
         rows += [_flat(h, recipe.name, _bits_label(recipe)) for h in result.history]
-        selected[recipe.name] = {
-            "sparsity": result.sparsity,
-            "target_met": result.target_met,
-            "target": tgt.describe(),
-            "baseline": result.baseline,
-            "floor": result.floor,
-            "model_dir": None if model_dir is None else str(model_dir.relative_to(out_dir)),
-            "metrics": result.metrics,
-        }
+        selected[recipe.name] = _selection(result, tgt, model_dir, out_dir)
         first_result = first_result or (recipe, tgt, result)
     if lut_limits and first_result is not None:
         # one more row: the first recipe with per-layer weight bits chosen by the measured-cost
@@ -174,13 +179,7 @@ def run_scan(
         )
         rows += [_flat(h, mixed.name, "per-layer") for h in result.history]
         selected[mixed.name] = {
-            "sparsity": result.sparsity,
-            "target_met": result.target_met,
-            "target": tgt.describe(),
-            "baseline": result.baseline,
-            "floor": result.floor,
-            "model_dir": None if model_dir is None else str(model_dir.relative_to(out_dir)),
-            "metrics": result.metrics,
+            **_selection(result, tgt, model_dir, out_dir),
             "weight_bits": {n: int(mixed.bits(n).weight_bits) for n in fmodel.spec.linear_shapes()},
             "bits_search": steps,
         }
