@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.rtl.test_synth import REG_ADD, needs_yosys
 from ticl_fpga.bench.firmware import ANCHORS, DEVICES, _fits, _size, markdown, summary_rows
 
 RES = {"lut": 1000, "ff": 2000, "carry": 10, "dsp": 0, "bram": 1.5, "lutram": 4, "srl": 2}
@@ -109,3 +112,21 @@ def test_device_fit_and_scaling_size():
     assert (
         _size({"N": 65, "F": 32, "WO": 14, "P": 4, "IW": 7, "AW": 16, "SI": 0}) == 65 * 32 * 14 * 4
     )
+
+
+@needs_yosys
+@pytest.mark.slow
+def test_synthesis_within_budget_measures_every_unit(tmp_path):
+    """The firmware bench's budgeted runner gives the same numbers as the plain runner."""
+    from ticl_fpga.bench.firmware import _synthesize_within
+    from ticl_fpga.rtl.synth import SynthUnit, synthesize_units
+
+    units = [
+        SynthUnit(f"w{w}", "reg_add", {"reg_add": REG_ADD}, params={"W": w}, kind="graph")
+        for w in (4, 7)
+    ]
+    measured, skipped = _synthesize_within(units, 2, tmp_path / "cache", None)
+    plain = synthesize_units(units, jobs=1, cache_dir=tmp_path / "cache2")
+    assert not skipped
+    assert [m.resources for m in measured] == [p.resources for p in plain]
+    assert measured[0].resources["ff"] == 5 and measured[1].resources["ff"] == 8

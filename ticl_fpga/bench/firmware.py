@@ -412,7 +412,7 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
     from concurrent.futures import ThreadPoolExecutor
 
     from ticl_fpga.errors import TiclFpgaError
-    from ticl_fpga.rtl.synth import SynthUnit, UnitResult, _current_pass, run_unit
+    from ticl_fpga.rtl.synth import SynthUnit, UnitResult, progress_lines, run_unit
 
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     order = sorted(
@@ -423,23 +423,6 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
     skipped: dict[str, str] = {}
     lock = threading.Lock()
     running: dict[str, dict] = {}
-    stop = threading.Event()
-    t0 = time.perf_counter()
-
-    def monitor() -> None:  # a progress line a minute while Yosys runs
-        while not stop.wait(60):
-            now = time.perf_counter()
-            busy = ", ".join(
-                f"{n} {now - st['start']:.0f}s {_current_pass(st['log'])}".rstrip()
-                for n, st in list(running.items())
-            )
-            log.info(
-                "firmware synthesis: %d/%d units after %.0f s; running: %s",
-                len(results) + len(skipped),
-                len(units),
-                now - t0,
-                busy or "-",
-            )
 
     def one(i: int) -> None:
         u = units[i]
@@ -466,13 +449,15 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
         with lock:
             results[i] = r
 
-    threading.Thread(target=monitor, daemon=True).start()
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for f in [pool.submit(one, i) for i in order]:
-                f.result()
-    finally:
-        stop.set()
+    def finished() -> int:
+        return len(results) + len(skipped)
+
+    with (
+        progress_lines("firmware synthesis", running, finished, len(units)),
+        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+    ):
+        for f in [pool.submit(one, i) for i in order]:
+            f.result()
     # a graph module that ran out of time: synthesise it with one feature and scale by F (its
     # cost is linear in the features: every feature has its own bank and adder)
     for i, u in enumerate(units):

@@ -34,8 +34,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -359,6 +360,42 @@ def _current_pass(path: Path) -> str:
     return m[-1] if m else ""
 
 
+@contextmanager
+def progress_lines(
+    label: str,
+    running: dict[str, dict],
+    finished: Callable[[], int],
+    total: int,
+    every: float = 60.0,
+) -> Iterator[None]:
+    """While the block runs, log a line every ``every`` s: units finished out of ``total``, and
+    each running unit's time and current Yosys pass (``running`` is ``run_unit``'s ``status``)."""
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def monitor() -> None:
+        while not stop.wait(every):
+            now = time.perf_counter()
+            busy = ", ".join(
+                f"{n} {now - st['start']:.0f}s {_current_pass(st['log'])}".rstrip()
+                for n, st in list(running.items())
+            )
+            log.info(
+                "%s: %d/%d units done after %.0f s; running: %s",
+                label,
+                finished(),
+                total,
+                now - t0,
+                busy or "-",
+            )
+
+    threading.Thread(target=monitor, daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
 def synthesize_units(
     units: Sequence[SynthUnit],
     *,
@@ -375,23 +412,6 @@ def synthesize_units(
     units = list(units)
     results: dict[int, UnitResult] = {}
     running: dict[str, dict] = {}
-    done = threading.Event()
-    t_all = time.perf_counter()
-
-    def monitor() -> None:
-        while not done.wait(progress_every):
-            now = time.perf_counter()
-            busy = ", ".join(
-                f"{n} {now - s['start']:.0f}s {_current_pass(s['log'])}".rstrip()
-                for n, s in list(running.items())
-            )
-            log.info(
-                "synthesis: %d/%d units done after %.0f s; running: %s",
-                len(results),
-                len(units),
-                now - t_all,
-                busy or "-",
-            )
 
     def one(i: int) -> None:
         r = run_unit(
@@ -410,18 +430,16 @@ def synthesize_units(
             "cached" if r.cached else f"{r.seconds:.0f} s",
         )
 
-    mon = threading.Thread(target=monitor, daemon=True)
-    mon.start()
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            # largest sources first, so the long runs start early
-            idx = list(range(len(units)))
-            if order == "large_first":
-                idx.sort(key=lambda i: -sum(map(len, units[i].sources.values())))
-            for fut in [pool.submit(one, i) for i in idx]:
-                fut.result()
-    finally:
-        done.set()
+    with (
+        progress_lines("synthesis", running, lambda: len(results), len(units), progress_every),
+        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+    ):
+        # largest sources first, so the long runs start early
+        idx = list(range(len(units)))
+        if order == "large_first":
+            idx.sort(key=lambda i: -sum(map(len, units[i].sources.values())))
+        for fut in [pool.submit(one, i) for i in idx]:
+            fut.result()
     return [results[i] for i in range(len(units))]
 
 
