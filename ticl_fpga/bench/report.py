@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ticl_fpga.bench import bias as bias_report
 from ticl_fpga.bench import firmware as fw_report
 from ticl_fpga.bench.inference import format_table
 from ticl_fpga.compare.benchmark import markdown_section, summary_rows
@@ -103,6 +104,8 @@ def summary_table(res: dict[str, Any]) -> str:
             ),
             ("non-zero weights", str(q["nonzero_weights"]), ""),
         ]
+    if "bias" in res:
+        rows += bias_report.summary_rows(res["bias"])
     if "compiler" in res:
         c = res["compiler"]
         rows += [
@@ -138,6 +141,8 @@ def markdown(res: dict[str, Any]) -> str:
         ]
     if "inference" in res:
         parts += ["", "## Float inference", "", format_table(res["inference"])]
+    if "bias" in res:
+        parts += ["", *bias_report.markdown_section(res["bias"])]
     if "agreement" in res:
         parts += ["", *markdown_section(res["agreement"])]
     if "firmware" in res:

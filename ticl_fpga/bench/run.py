@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ticl_fpga.bench import STAGES
+from ticl_fpga.bench.bias import bias_benchmark
 from ticl_fpga.bench.compiler import compiler_benchmark
 from ticl_fpga.bench.data import data_benchmark
 from ticl_fpga.bench.firmware import firmware_benchmark
@@ -70,6 +71,13 @@ def run_benchmarks(
         res["inference"] = run_inference_benchmark(seconds=0.5 if quick else 3.0)
     if "quantized" in stages:
         res["quantized"] = _quantized(ds, work, quick)
+    if "bias" in stages:
+        kw = (
+            {"n_events": 60, "float_epochs": 2, "qat_epochs": 1, "recipes": ("w6a6",)}
+            if quick
+            else {}
+        )
+        res["bias"] = bias_benchmark(work / "bias", **kw)
     if "compiler" in stages:
         res["compiler"] = compiler_benchmark(work, n_graphs=20 if quick else 100)
     if "agreement" in stages:
