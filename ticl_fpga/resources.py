@@ -1,8 +1,9 @@
 """Where the shipped data is: C++/Verilog sources, quantization recipes, golden vectors.
 
-The folders stay at the repository root (``hls/``, ``quant/``, ``golden/``) and ``setup.py`` maps
-them to data packages of ``ticl_fpga``; they are found with :mod:`importlib.resources`, so a
-wheel install and an editable install (which maps the same names back to the checkout) agree.
+The folders stay at the repository root (``hls/``, ``quant/``, ``golden/``) and ``pyproject.toml``
+(``[tool.setuptools]`` packages and package-dir) maps them to data packages of ``ticl_fpga``; they
+are found with :mod:`importlib.resources`, so a wheel install and an editable install (which maps
+the same names back to the checkout) agree.
 This module is the only place that knows these locations.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ticl_fpga.errors import MissingDependencyError
 
-#: data package -> top-level folder of the checkout (mirrors ``DATA_PACKAGES`` in setup.py)
+#: data packages (``[tool.setuptools.package-dir]`` in pyproject.toml maps them to the folders)
 HLS_PACKAGE = "ticl_fpga.hls_src"
 RECIPES_PACKAGE = "ticl_fpga.recipes"
 GOLDEN_PACKAGE = "ticl_fpga.golden_data"
