@@ -20,6 +20,8 @@ from ticl_fpga.tables import markdown_table
 log = logging.getLogger(__name__)
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+#: the first line of ``results.md`` (how ``bench`` recognises its own output)
+MD_TITLE = "# ticl-fpga benchmarks"
 
 
 def _g(d: dict, *keys, fmt: str = "{:.3g}") -> str:
@@ -125,7 +127,7 @@ def summary_table(res: dict[str, Any]) -> str:
 
 def markdown(res: dict[str, Any]) -> str:
     parts = [
-        "# ticl-fpga benchmarks",
+        MD_TITLE,
         "",
         f"Written by `ticl-fpga bench` ({'quick' if res['quick'] else 'full'} run, "
         f"{res['total_seconds']:.0f} s) on {res['machine']['cpu']} with {res['machine']['threads']} torch threads; "

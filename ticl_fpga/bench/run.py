@@ -21,13 +21,21 @@ from ticl_fpga.bench.compiler import compiler_benchmark
 from ticl_fpga.bench.data import data_benchmark
 from ticl_fpga.bench.firmware import firmware_benchmark
 from ticl_fpga.bench.inference import run_inference_benchmark
-from ticl_fpga.bench.report import markdown, summary_table, update_readme
+from ticl_fpga.bench.report import (
+    MD_TITLE,
+    README_END,
+    README_START,
+    markdown,
+    summary_table,
+    update_readme,
+)
 from ticl_fpga.bench.training import training_benchmark
 from ticl_fpga.compare.benchmark import agreement_benchmark
 from ticl_fpga.config import provenance
 from ticl_fpga.data.dataset import load_dataset
 from ticl_fpga.data.synthetic import tiny_dataset
-from ticl_fpga.io import write_json, write_text
+from ticl_fpga.errors import InputError, OutputError
+from ticl_fpga.io import check_output, write_json, write_text
 from ticl_fpga.quantize.benchmark import quantization_benchmark
 from ticl_fpga.quantize.prune import PruneConfig
 from ticl_fpga.quantize.qat import QATConfig
@@ -44,9 +52,18 @@ def run_benchmarks(
     work: str | Path | None = None,
     stages: tuple[str, ...] = STAGES,
     readme: str | Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Run the benchmark stages; write JSON + markdown into ``out_dir`` (and the README table)."""
+    """Run the benchmark stages; write JSON + markdown into ``out_dir`` (and the README table).
+
+    Before any work, refuses (:class:`~ticl_fpga.errors.OutputError`) an ``out_dir`` whose
+    ``results.json`` / ``results.md`` were not written by this command (unless ``force``), and a
+    ``readme`` that does not exist or has no benchmark markers.
+    """
     out_dir = Path(out_dir)
+    check_bench_output(out_dir, force=force)
+    if readme is not None:
+        check_readme(readme)
     work = Path(work) if work else out_dir / ".work"
     work.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {
@@ -108,6 +125,43 @@ def run_benchmarks(
     if readme is not None:
         update_readme(readme, summary_table(res))
     return res
+
+
+def check_bench_output(out_dir: Path, *, force: bool = False) -> None:
+    """Refuse to overwrite ``results.json`` / ``results.md`` that ``ticl-fpga bench`` did not write."""
+    # only bench's two files are replaced, so other files in OUT are fine: force=True leaves the
+    # checks that hold even with --force (OUT is a file, an unwritable parent)
+    check_output(out_dir, folder=True, force=True)
+    if force:
+        return
+    js, md = out_dir / "results.json", out_dir / "results.md"
+    if js.exists():
+        try:
+            doc = json.loads(js.read_text())
+            ours = isinstance(doc, dict) and {"machine", "provenance"} <= set(doc)
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            raise OutputError(
+                js, "was not written by `ticl-fpga bench`; refusing to replace it (--force)"
+            )
+    if md.exists() and not md.read_text(errors="replace").startswith(MD_TITLE):
+        raise OutputError(
+            md, "was not written by `ticl-fpga bench`; refusing to replace it (--force)"
+        )
+
+
+def check_readme(readme: str | Path) -> None:
+    """The README whose table is updated must exist and hold the benchmark markers."""
+    readme = Path(readme)
+    try:
+        text = readme.read_text()
+    except OSError as exc:
+        raise InputError(readme, f"cannot read the README ({exc.strerror or exc})") from None
+    if README_START not in text or README_END not in text:
+        raise InputError(
+            readme, f"has no benchmark markers ({README_START} ... {README_END}) to update"
+        )
 
 
 def _quantized(ds, work: Path, quick: bool) -> dict[str, Any]:

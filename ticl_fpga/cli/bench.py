@@ -23,6 +23,11 @@ def register(sub) -> None:
     )
     p.add_argument("--work", type=Path, help="scratch folder (default: OUT/.work)")
     p.add_argument("--readme", type=Path, help="README whose benchmark table to update")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace results.json/results.md in OUT even if `bench` did not write them",
+    )
     p.set_defaults(handler=_bench)
 
 
@@ -37,7 +42,12 @@ def _bench(args: argparse.Namespace) -> int:
             f"--stages: unknown stage(s) {', '.join(sorted(unknown))}; known: {', '.join(STAGES)}"
         )
     res = run_benchmarks(
-        args.out, quick=args.quick, work=args.work, stages=stages, readme=args.readme
+        args.out,
+        quick=args.quick,
+        work=args.work,
+        stages=stages,
+        readme=args.readme,
+        force=args.force,
     )
     sys.stdout.write(summary_table(res) + "\n")
     return 0
