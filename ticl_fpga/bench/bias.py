@@ -117,7 +117,7 @@ def bias_benchmark(
     work: str | Path,
     *,
     recipes: tuple[str, ...] = ("w6a6", "w4a4"),
-    n_events: int = 160,
+    n_events: int = 480,
     float_epochs: int = 12,
     qat_epochs: int = 4,
 ) -> dict[str, Any]:
