@@ -120,7 +120,7 @@ def test_search_respects_the_validation_target(qmodel, splits):
 
 
 def test_unreachable_absolute_target_keeps_the_dense_model(qmodel, splits):
-    target = PruneTarget(metric="auc", tolerance=None, minimum=1.01)
+    target = PruneTarget(metric="auc", tolerance=None, minimum=1.0)  # the tiny model's is < 1
     result = prune_search(
         qmodel,
         splits["train"],
@@ -173,7 +173,9 @@ def test_target_floor():
 
 
 @pytest.mark.parametrize(
-    "text", ["accuracy-1%", "auc>=x", "auc+3"], ids=["unknown", "nan", "syntax"]
+    "text",
+    ["accuracy-1%", "auc>=x", "auc+3", "agreement>=1.5", "auc>=-0.1"],
+    ids=["unknown", "nan", "syntax", "above-one", "negative"],
 )
 def test_bad_target_is_a_one_line_config_error(text):
     with pytest.raises(ConfigError, match="--target"):

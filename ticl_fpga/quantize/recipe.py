@@ -39,7 +39,9 @@ class PruneTarget(StrictModel):
     metric: str = "edge_efficiency_at_purity"
     tolerance: float | None = Field(0.01, ge=0.0, le=1.0)
     relative: bool = True
-    minimum: float | None = None
+    minimum: float | None = Field(
+        None, ge=0.0, le=1.0, description="absolute floor; every target metric is a fraction"
+    )
     purity: float = Field(0.9, gt=0.0, le=1.0, description="purity of edge_efficiency_at_purity")
     max_sparsity: float = Field(0.95, gt=0.0, lt=1.0)
 
