@@ -48,6 +48,7 @@ from ticl_fpga.quantize.prune import PruneConfig, parse_target, quantize_and_pru
 from ticl_fpga.quantize.qat import QATConfig, load_quant_model
 from ticl_fpga.quantize.qmodel import model_recipe
 from ticl_fpga.quantize.recipe import load_recipe
+from ticl_fpga.tables import markdown_table
 from ticl_fpga.train.config import load_train_config
 from ticl_fpga.train.fit import fit
 
@@ -417,17 +418,25 @@ def index_page(cfg: DemoConfig, out: Path, records: dict[str, Any]) -> str:
         f"Settings: `demo.yaml` ({cfg.events} synthetic events, PU {cfg.pileup}, recipe {cfg.recipe}, "
         f"target `{cfg.prune_target}`); code {provenance()['git']}; stages took {total:.0f} s in all.",
         "",
-        "| stage | what | time (s) | artefacts |",
-        "|---|---|---|---|",
+        markdown_table(
+            [
+                [stage.name, stage.title, None, "not run"]
+                if (r := records.get(stage.name)) is None
+                else [
+                    stage.name,
+                    stage.title,
+                    r["seconds"],
+                    ", ".join(f"[`{p}`]({p})" for p in r.get("outputs", [])),
+                ]
+                for stage in STAGES
+            ],
+            ["stage", "what", "time (s)", "artefacts"],
+            floatfmt=".0f",
+        ),
+        "",
+        "## Results",
+        "",
     ]
-    for stage in STAGES:
-        r = records.get(stage.name)
-        if r is None:
-            lines.append(f"| {stage.name} | {stage.title} | – | not run |")
-            continue
-        links = ", ".join(f"[`{p}`]({p})" for p in r.get("outputs", []))
-        lines.append(f"| {stage.name} | {stage.title} | {r['seconds']:.0f} | {links} |")
-    lines += ["", "## Results", ""]
     if "graphs" in records:
         lines += ["Dataset:", "", "```", format_summary(records["graphs"]["summary"]), "```", ""]
     if "evaluate" in records:

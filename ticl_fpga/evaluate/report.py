@@ -33,6 +33,7 @@ from ticl_fpga.evaluate.plots import plot_binned, plot_roc, plot_scores
 from ticl_fpga.evaluate.predict import edge_arrays, predict_scores
 from ticl_fpga.io import atomic_path, write_json, write_text
 from ticl_fpga.model.baseline import GeometricLinker
+from ticl_fpga.tables import markdown_table
 from ticl_fpga.train.fit import load_run, load_trained_model
 
 log = logging.getLogger(__name__)
@@ -229,79 +230,132 @@ def write_plots(out: Path, eg, eb, event: dict[str, Any]) -> list[Path]:
     ]
 
 
-def _f(x: Any, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+def _cells(values: list[Any], count: list[int]) -> list[str]:
+    """Binned efficiencies as ``mean (count)`` cells."""
+    return [
+        f"{'–' if m is None or math.isnan(m) else format(m, '.3f')} ({c})"
+        for m, c in zip(values, count, strict=True)
+    ]
 
 
 def format_report(summary: dict[str, Any]) -> str:
     """Markdown tables of a summary from :func:`evaluate_run`."""
     e, ev = summary["edge"], summary["event"]
+    edge_rows = [
+        [
+            label,
+            r["auc"],
+            r["cut"],
+            r["efficiency_at_cut"],
+            r["purity_at_cut"],
+            r.get("efficiency_at_wp"),
+            r.get("purity_at_wp"),
+            r.get("edge_efficiency_at_purity"),
+        ]
+        for name, label in (("gnn", "GNN"), ("baseline", "geometric baseline"))
+        if (r := e[name]) is not None
+    ]
     lines = [
         f"# Evaluation of `{summary['run']}` on `{summary['dataset']}` ({summary['split']}, "
         f"{summary['n_events']} events)",
         "",
         "## Edge level",
         "",
-        "| linker | AUC | cut | efficiency @ cut | purity @ cut | efficiency @ WP | purity @ WP | efficiency @ 90% purity |",
-        "|---|---|---|---|---|---|---|---|",
+        markdown_table(
+            edge_rows,
+            [
+                "linker",
+                "AUC",
+                "cut",
+                "efficiency @ cut",
+                "purity @ cut",
+                "efficiency @ WP",
+                "purity @ WP",
+                "efficiency @ 90% purity",
+            ],
+            floatfmt=[".4f", ".4f", ".3f", *[".4f"] * 5],
+        ),
     ]
-    for name, label in (("gnn", "GNN"), ("baseline", "geometric baseline")):
-        r = e[name]
-        if r is None:
-            continue
-        lines.append(
-            f"| {label} | {_f(r['auc'])} | {_f(r['cut'], 3)} | {_f(r['efficiency_at_cut'])} | "
-            f"{_f(r['purity_at_cut'])} | {_f(r.get('efficiency_at_wp'))} | {_f(r.get('purity_at_wp'))} | "
-            f"{_f(r.get('edge_efficiency_at_purity'))} |"
-        )
     if summary["gnn_beats_baseline"] is None:
         lines += ["", "No geometric baseline: these edge features have no (eta, phi) distance.", ""]
     else:
         verdict = "beats" if summary["gnn_beats_baseline"] else "does NOT beat"
         lines += ["", f"The GNN {verdict} the geometric baseline in edge ROC AUC.", ""]
+    event_rows = [
+        [
+            ROW_LABELS[key],
+            r["efficiency"],
+            r["purity"],
+            r["good_fraction"],
+            r["merged"],
+            r["fake"],
+            r["fake_fraction"],
+        ]
+        for key in EVENT_ROWS
+        if (r := ev[key]) is not None
+    ]
     lines += [
         "## Event level (merged tracksters per sim particle)",
         "",
-        "| linker | efficiency | purity | good (eff & pur >= 0.9) | merged | fake merges | fake fraction |",
-        "|---|---|---|---|---|---|---|",
+        markdown_table(
+            event_rows,
+            [
+                "linker",
+                "efficiency",
+                "purity",
+                "good (eff & pur >= 0.9)",
+                "merged",
+                "fake merges",
+                "fake fraction",
+            ],
+            floatfmt=".4f",
+        ),
     ]
-    for key in EVENT_ROWS:
-        r = ev[key]
-        if r is None:
-            continue
-        lines.append(
-            f"| {ROW_LABELS[key]} | {_f(r['efficiency'])} | {_f(r['purity'])} | {_f(r['good_fraction'])} | "
-            f"{r['merged']} | {r['fake']} | {_f(r['fake_fraction'])} |"
-        )
     for var, unit in (("energy", " GeV"), ("eta", "")):
         lines += ["", f"### Efficiency versus {'energy' if var == 'energy' else 'abs(eta)'}", ""]
         bins = ev["gnn_wp"][f"efficiency_vs_{var}"]["edges"]
         header = [f"{lo:g}-{hi:g}{unit}" for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
-        lines.append("| linker | " + " | ".join(header) + " |")
-        lines.append("|---" * (len(header) + 1) + "|")
-        for key in EVENT_ROWS:
-            if ev[key] is None:
-                continue
-            b = ev[key][f"efficiency_vs_{var}"]
-            cells = [f"{_f(m, 3)} ({c})" for m, c in zip(b["mean"], b["count"], strict=True)]
-            lines.append(f"| {ROW_LABELS[key]} | " + " | ".join(cells) + " |")
+        rows = [
+            [ROW_LABELS[key], *_cells(b["mean"], b["count"])]
+            for key in EVENT_ROWS
+            if ev[key] is not None and (b := ev[key][f"efficiency_vs_{var}"])
+        ]
+        lines.append(markdown_table(rows, ["linker", *header]))
     if len(summary.get("models", [])) > 1:
+        model_rows = [
+            [
+                r["run"],
+                r["model"],
+                r["auc"],
+                r["efficiency_at_wp"],
+                r["purity_at_wp"],
+                r["event_efficiency"],
+                r["event_purity"],
+                r["parameters"],
+                r["cpu_ms_per_event"],
+            ]
+            for r in summary["models"]
+        ]
         lines += [
             "",
             "## Models side by side (seed working point)",
             "",
-            "| run | model | edge AUC | efficiency @ WP | purity @ WP | event efficiency | "
-            "event purity | parameters | CPU ms / event |",
-            "|---|---|---|---|---|---|---|---|---|",
+            markdown_table(
+                model_rows,
+                [
+                    "run",
+                    "model",
+                    "edge AUC",
+                    "efficiency @ WP",
+                    "purity @ WP",
+                    "event efficiency",
+                    "event purity",
+                    "parameters",
+                    "CPU ms / event",
+                ],
+                floatfmt=[*[".4f"] * 8, ".2f"],
+            ),
         ]
-        for r in summary["models"]:
-            lines.append(
-                f"| {r['run']} | {r['model']} | {_f(r['auc'])} | {_f(r['efficiency_at_wp'])} | "
-                f"{_f(r['purity_at_wp'])} | {_f(r['event_efficiency'])} | {_f(r['event_purity'])} | "
-                f"{r['parameters']} | {_f(r['cpu_ms_per_event'], 2)} |"
-            )
     if summary.get("plots"):
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in summary["plots"]]
     return "\n".join(lines) + "\n"
