@@ -26,19 +26,35 @@ LABELS = [np.array([1, 0, 1, 0]), np.array([0, 1, 1]), np.array([1, 0, 0, 0, 1])
 
 def test_identical_scores_differ_by_exactly_zero():
     s = [np.linspace(0, 1, len(y)) for y in LABELS]
-    d = paired_auc_difference(s, s, LABELS, n_boot=50)
-    assert d["difference"] == 0.0
+    d = paired_auc_difference([s, s], [s, s], LABELS, n_boot=50)
+    assert d["difference"] == 0.0 and d["per_run"] == [0.0, 0.0]
     assert d["interval_95"] == [0.0, 0.0]
 
 
 def test_perfect_versus_inverted_scores():
     perfect = [y.astype(float) for y in LABELS]
     inverted = [1.0 - y for y in LABELS]
-    d = paired_auc_difference(inverted, perfect, LABELS, n_boot=50)
+    d = paired_auc_difference([inverted], [perfect], LABELS, n_boot=50)
     assert d["difference"] == 1.0  # AUC 1 minus AUC 0
     # every resample with both classes has the same difference; one-class resamples are dropped
-    assert d["interval_68"] == [1.0, 1.0]
+    assert d["se_events"] == 0.0 and d["interval_68"] == [1.0, 1.0]
     assert 0 < d["n_bootstrap"] <= 50
+
+
+def test_training_spread_widens_the_interval():
+    """Two runs whose differences are +1 and 0: mean 0.5, standard error 0.5 from training."""
+    perfect = [y.astype(float) for y in LABELS]
+    inverted = [1.0 - y for y in LABELS]
+    d = paired_auc_difference([inverted, perfect], [perfect, perfect], LABELS, n_boot=50)
+    assert d["per_run"] == [1.0, 0.0] and d["difference"] == 0.5
+    assert d["se_training"] == 0.5
+    assert d["interval_68"][0] <= 0.0 and d["interval_68"][1] >= 1.0
+
+
+def test_runs_must_pair():
+    s = [np.zeros(len(y)) for y in LABELS]
+    with pytest.raises(ValueError, match="same number"):
+        paired_auc_difference([s], [s, s], LABELS)
 
 
 RESULT = {
@@ -46,6 +62,7 @@ RESULT = {
     "n_test_events": 32,
     "n_test_edges": 1234,
     "qat_epochs": 4,
+    "n_seeds": 3,
     "auc_float": 0.93,
     "recipes": {
         "w6a6": {
@@ -64,7 +81,7 @@ RESULT = {
 
 def test_summary_row_and_section():
     ((name, value, target),) = summary_rows(RESULT)
-    assert name.startswith("bias convention, w6a6") and "32 events" in name
+    assert name.startswith("bias convention, w6a6") and "32 events, 3 QAT seeds" in name
     assert value == "0.9297 -> 0.9318 (diff +0.0021, 95 % [-0.0040, +0.0080])"
     assert "bias convention, w6a6" in summary_table({"bias": RESULT})
     text = "\n".join(markdown_section(RESULT))

@@ -90,7 +90,7 @@ def run_benchmarks(
         res["quantized"] = _quantized(ds, work, quick)
     if "bias" in stages:
         kw = (
-            {"n_events": 60, "float_epochs": 2, "qat_epochs": 1, "recipes": ("w6a6",)}
+            {"n_events": 60, "float_epochs": 2, "qat_epochs": 1, "recipes": ("w6a6",), "n_seeds": 2}
             if quick
             else {}
         )
