@@ -405,6 +405,7 @@ def _emit_stages(top: _Top, d: Design, by_stage: dict[int, StageInfo]) -> None:
 
 def _scatter_params(d: Design, ly, src: Tensor, out: Tensor) -> dict:
     p = {
+        "MAX": int(ly.kind == "scatter_max"),
         "N": d.n_rows,
         "F": out.feats,
         "WI": src.width,
@@ -415,8 +416,8 @@ def _scatter_params(d: Design, ly, src: Tensor, out: Tensor) -> dict:
     }
     if src.frac != out.frac:
         raise RtlError(f"{ly.name}: scatter changes fractional bits ({src.frac} -> {out.frac})")
-    if ly.kind == "scatter_sum":
-        p["SI"] = int(src.fixed.signed)
+    # max starts from 0: the converter only accepts unsigned inputs for it (SI = 0)
+    p["SI"] = int(src.fixed.signed) if ly.kind == "scatter_sum" else 0
     return p
 
 
@@ -567,7 +568,7 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
         ps = ", ".join(f".{k}({v})" for k, v in params.items())
         lines.append(f"  wire [{out_t.feats * out_t.width - 1}:0] rd_{n};")
         lines.append(
-            f"  gnn_{ly.kind} #({ps}) u_{n} (\n"
+            f"  gnn_scatter #({ps}) u_{n} (\n"
             f"      .clk(clk), .clear(clear), .valid({en}), .idx({idx}), .data({data}),\n"
             f"      .raddr(cnt), .rdata(rd_{n})\n  );"
         )
