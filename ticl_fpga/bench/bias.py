@@ -204,22 +204,24 @@ def bias_benchmark(
     return res
 
 
+def _interval(d: dict[str, Any], key: str) -> str:
+    return "[{:+.4f}, {:+.4f}]".format(*d[key])
+
+
 def summary_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """README rows: one per recipe."""
-    rows = []
-    for name, v in r["recipes"].items():
-        d = v["accumulator_minus_own_scale"]
-        lo, hi = d["interval_95"]
-        rows.append(
-            (
-                f"bias convention, {name}: edge AUC own-scale -> accumulator-LSB bias "
-                f"({r['n_test_events']} events, {r.get('n_seeds', 1)} QAT seeds)",
-                f"{v['auc_own_scale']:.4f} -> {v['auc_accumulator']:.4f} "
-                f"(diff {d['difference']:+.4f}, 95 % [{lo:+.4f}, {hi:+.4f}])",
-                "0 within the interval",
-            )
+    seeds = r.get("n_seeds", 1)
+    return [
+        (
+            f"bias convention, {name}: edge AUC own-scale -> accumulator-LSB bias "
+            f"({r['n_test_events']} events, {seeds} QAT seeds)",
+            f"{v['auc_own_scale']:.4f} -> {v['auc_accumulator']:.4f} (diff "
+            f"{v['accumulator_minus_own_scale']['difference']:+.4f}, 95 % "
+            f"{_interval(v['accumulator_minus_own_scale'], 'interval_95')})",
+            "0 within the interval",
         )
-    return rows
+        for name, v in r["recipes"].items()
+    ]
 
 
 def markdown_section(r: dict[str, Any]) -> list[str]:
@@ -233,8 +235,8 @@ def markdown_section(r: dict[str, Any]) -> list[str]:
                 f"{v['auc_own_scale']:.4f}",
                 f"{v['auc_accumulator']:.4f}",
                 f"{d['difference']:+.4f}",
-                "[{:+.4f}, {:+.4f}]".format(*d["interval_68"]),
-                "[{:+.4f}, {:+.4f}]".format(*d["interval_95"]),
+                _interval(d, "interval_68"),
+                _interval(d, "interval_95"),
             )
         )
     return [
