@@ -34,67 +34,47 @@ class GoldenCase(StrictModel):
     n_events: int = Field(3, ge=0, description="dataset graphs (that fit the capacity) to keep")
 
     def spec_kwargs(self) -> dict:
-        return {
-            "node_hidden": self.node_hidden,
-            "edge_hidden": self.edge_hidden,
-            "head_hidden": self.head_hidden,
-            "niters": self.niters,
-            "aggr": self.aggr,
-        }
+        """The :class:`~ticl_fpga.model.spec.GNNSpec` architecture fields of this case."""
+        return self.model_dump(include=set(SPEC_FIELDS))
 
+
+#: The case fields that are GNNSpec arguments (in this order).
+SPEC_FIELDS = ("node_hidden", "edge_hidden", "head_hidden", "niters", "aggr")
+
+#: name, recipe, (node, edge, head) hidden, niters, aggregation, seed, description
+_REGISTRY = (
+    (
+        "w6a6_niters2",
+        "w6a6",
+        (12, 8, 8),
+        2,
+        "sum",
+        1,
+        "default-like recipe, two message-passing rounds",
+    ),
+    ("w4a4_niters1", "w4a4", (8, 4, 4), 1, "sum", 2, "narrowest recipe, one round"),
+    ("w8a8_niters3", "w8a8", (8, 6, 4), 3, "sum", 3, "widest recipe, three rounds"),
+    ("w6a6_max_niters1", "w6a6", (8, 6, 4), 1, "max", 4, "max aggregation"),
+    (
+        "mixed_niters2",
+        "mixed",
+        (8, 6, 4),
+        2,
+        "sum",
+        5,
+        "mixed precision recipe (8-bit encoders and head, 4/6-bit iterations)",
+    ),
+)
 
 CASES: dict[str, GoldenCase] = {
-    c.name: c
-    for c in (
-        GoldenCase(
-            name="w6a6_niters2",
-            description="default-like recipe, two message-passing rounds",
-            recipe="w6a6",
-            node_hidden=12,
-            edge_hidden=8,
-            head_hidden=8,
-            niters=2,
-            seed=1,
-        ),
-        GoldenCase(
-            name="w4a4_niters1",
-            description="narrowest recipe, one round",
-            recipe="w4a4",
-            niters=1,
-            seed=2,
-        ),
-        GoldenCase(
-            name="w8a8_niters3",
-            description="widest recipe, three rounds",
-            recipe="w8a8",
-            node_hidden=8,
-            edge_hidden=6,
-            head_hidden=4,
-            niters=3,
-            seed=3,
-        ),
-        GoldenCase(
-            name="w6a6_max_niters1",
-            description="max aggregation",
-            recipe="w6a6",
-            node_hidden=8,
-            edge_hidden=6,
-            head_hidden=4,
-            niters=1,
-            aggr="max",
-            seed=4,
-        ),
-        GoldenCase(
-            name="mixed_niters2",
-            description="mixed precision recipe (8-bit encoders and head, 4/6-bit iterations)",
-            recipe="mixed",
-            node_hidden=8,
-            edge_hidden=6,
-            head_hidden=4,
-            niters=2,
-            seed=5,
-        ),
+    name: GoldenCase(
+        name=name,
+        description=description,
+        recipe=recipe,
+        **dict(zip(SPEC_FIELDS, (*hidden, niters, aggr), strict=True)),
+        seed=seed,
     )
+    for name, recipe, hidden, niters, aggr, seed, description in _REGISTRY
 }
 
 

@@ -83,34 +83,29 @@ def layer_resources(
     return predict(LayerShape(fan_in, fan_out, int(nonzero), int(b_w), int(b_a)))
 
 
+#: The resources of the FPGA estimate (keys of :func:`layer_resources` and fields of LayerCost).
+RESOURCES = ("lut", "ff", "dsp")
+
+
 def layer_cost(
-    *,
-    name: str,
-    kind: str,
-    fan_in: int,
-    fan_out: int,
-    b_a: int,
-    b_w: int,
-    nonzero: int,
-    runs: int,
+    name: str, kind: str, shape: tuple[int, int], b_a: int, b_w: int, nonzero: int, runs: int = 1
 ) -> LayerCost:
-    total = fan_in * fan_out
-    f_p = 1.0 - nonzero / total
+    """BOPs and modelled resources of one linear layer of ``shape`` = (fan_in, fan_out)."""
+    fan_in, fan_out = shape
+    f_p = 1.0 - nonzero / (fan_in * fan_out)
     res = layer_resources(fan_in, fan_out, nonzero, b_a, b_w)
     return LayerCost(
-        name=name,
-        kind=kind,
-        fan_in=fan_in,
-        fan_out=fan_out,
+        name,
+        kind,
+        fan_in,
+        fan_out,
         weight_bits=b_w,
         input_bits=b_a,
         pruned_fraction=f_p,
         nonzero_weights=nonzero,
         bops=layer_bops(fan_out, fan_in, f_p, b_a, b_w),
         runs=runs,
-        lut=res["lut"],
-        ff=res["ff"],
-        dsp=res["dsp"],
+        **{r: res[r] for r in RESOURCES},
     )
 
 
@@ -144,33 +139,27 @@ def model_cost(
     ``bits`` overrides every width (``bits=16`` with ``nonzero=None`` is the 16-bit dense
     reference).  ``n_nodes``/``n_edges`` are the graph size the per-graph BOPs refer to.
     """
-    shapes = spec.linear_shapes()
-    layers = []
-    for name, (fan_in, fan_out) in shapes.items():
-        kind = spec.linear_kind(name)
-        b_a, b_w = (bits, bits) if bits is not None else layer_bits(spec, recipe, name)
-        nnz = fan_in * fan_out if nonzero is None else int(nonzero[name])
-        layers.append(
-            layer_cost(
-                name=name,
-                kind=kind,
-                fan_in=fan_in,
-                fan_out=fan_out,
-                b_a=b_a,
-                b_w=b_w,
-                nonzero=nnz,
-                runs=1,
-            )
+    layers = [
+        layer_cost(
+            name,
+            spec.linear_kind(name),
+            (fan_in, fan_out),
+            *((bits, bits) if bits is not None else layer_bits(spec, recipe, name)),
+            fan_in * fan_out if nonzero is None else int(nonzero[name]),
         )
+        for name, (fan_in, fan_out) in spec.linear_shapes().items()
+    ]
     per = {"node": n_nodes, "edge": n_edges}
     total_w = sum(c.fan_in * c.fan_out for c in layers)
     nnz_total = sum(c.nonzero_weights for c in layers)
+
+    def of_kind(kind: str, attr: str) -> float:
+        return sum(getattr(c, attr) for c in layers if c.kind == kind)
+
     fpga = {
         kind: {
-            "lut": round(sum(c.lut for c in layers if c.kind == kind)),
-            "ff": round(sum(c.ff for c in layers if c.kind == kind)),
-            "dsp": round(sum(c.dsp for c in layers if c.kind == kind)),
-            "nonzero_weights": sum(c.nonzero_weights for c in layers if c.kind == kind),
+            **{r: round(of_kind(kind, r)) for r in RESOURCES},
+            "nonzero_weights": of_kind(kind, "nonzero_weights"),
         }
         for kind in ("edge", "node")
     }
@@ -178,15 +167,15 @@ def model_cost(
         "n_nodes": float(n_nodes),
         "n_edges": float(n_edges),
         "bops_per_graph": float(sum(c.bops * per[c.kind] for c in layers)),
-        "bops_per_edge_block": float(sum(c.bops for c in layers if c.kind == "edge")),
-        "bops_per_node_block": float(sum(c.bops for c in layers if c.kind == "node")),
+        "bops_per_edge_block": float(of_kind("edge", "bops")),
+        "bops_per_node_block": float(of_kind("node", "bops")),
         "weights": int(total_w),
         "nonzero_weights": int(nnz_total),
         "sparsity": float(1.0 - nnz_total / total_w),
         "fpga": {
             "per_edge": fpga["edge"],
             "per_node": fpga["node"],
-            **{r: fpga["edge"][r] + fpga["node"][r] for r in ("lut", "ff", "dsp")},
+            **{r: fpga["edge"][r] + fpga["node"][r] for r in RESOURCES},
             "source": FPGA_SOURCE,
         },
         "layers": [asdict(c) for c in layers],
@@ -214,7 +203,7 @@ def cost_of_model(
     out["bops_ratio_vs_16bit_dense"] = (
         ref["bops_per_graph"] / out["bops_per_graph"] if out["bops_per_graph"] else 0.0
     )
-    out["reference_fpga"] = {r: ref["fpga"][r] for r in ("lut", "ff", "dsp")}
+    out["reference_fpga"] = {r: ref["fpga"][r] for r in RESOURCES}
     lut = out["fpga"]["lut"]
     out["lut_ratio_vs_16bit_dense"] = ref["fpga"]["lut"] / lut if lut else 0.0
     return out
