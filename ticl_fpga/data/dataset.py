@@ -88,7 +88,6 @@ class BuildConfig(StrictModel):
 class GraphArrays(EventKey):
     """One event's graph as numpy arrays (what workers send back)."""
 
-    event: int
     x: np.ndarray
     edge_index: np.ndarray
     edge_attr: np.ndarray
@@ -102,9 +101,6 @@ class GraphArrays(EventKey):
     sim_pid: np.ndarray
     nan_rows: int = 0
     true_pairs: int = 0
-    run: int = 0
-    lumi: int = 0
-    file_id: str = ""
 
     def to_data(self):
         t = torch.from_numpy

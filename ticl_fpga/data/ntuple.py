@@ -24,8 +24,19 @@ from ticl_fpga.errors import InputError
 log = logging.getLogger(__name__)
 
 
+@dataclass(kw_only=True)
 class EventKey:
-    """``key`` of an event record with ``file_id``, ``run``, ``lumi`` and ``event`` fields."""
+    """The identity of one event, shared by an event record and the graph built from it.
+
+    Keyword-only fields, so the records that extend it keep their own fields in order.
+    """
+
+    event: int
+    #: ``edm::EventID`` run and luminosity block (0 when the file has a plain counter or none)
+    run: int = 0
+    lumi: int = 0
+    #: the ROOT file's UUID (its header): the same after renaming or moving the file
+    file_id: str = ""
 
     @property
     def key(self) -> str:
@@ -39,7 +50,6 @@ class EventArrays(EventKey):
 
     file: str
     entry: int
-    event: int
     nodes: dict[str, np.ndarray]
     sim: dict[str, np.ndarray]
     #: recoToSim associations in CSR form: trackster ``i`` owns entries
@@ -48,11 +58,6 @@ class EventArrays(EventKey):
     assoc_sim: np.ndarray
     assoc_score: np.ndarray
     assoc_shared: np.ndarray
-    #: ``edm::EventID`` run and luminosity block (0 when the file has a plain counter or none)
-    run: int = 0
-    lumi: int = 0
-    #: the ROOT file's UUID (its header): the same after renaming or moving the file
-    file_id: str = ""
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
