@@ -17,6 +17,10 @@ from ticl_fpga.model.spec import Aggregation, GNNSpec
 BUILTIN_CONFIGS = ("default", "quick")
 
 _SPEC = GNNSpec.model_fields
+#: GNNSpec fields a training config sets: all but the input dimensions (from the dataset).
+ARCH_FIELDS = tuple(f for f in _SPEC if f not in ("node_dim", "edge_dim"))
+#: Fields passed to the Lightning module (it has no defaults of its own).
+MODULE_FIELDS = ("lr", "weight_decay", "focal_alpha", "focal_gamma", "epochs")
 
 
 class TrainConfig(StrictModel):
@@ -68,15 +72,12 @@ class TrainConfig(StrictModel):
         """The model spec for a dataset with these input dimensions (``SeedSpec`` for the seed)."""
         if self.model == "seed":
             return SeedSpec(node_dim=node_dim, edge_dim=edge_dim)
-        return GNNSpec(
-            node_dim=node_dim,
-            edge_dim=edge_dim,
-            node_hidden=self.node_hidden,
-            edge_hidden=self.edge_hidden,
-            head_hidden=self.head_hidden,
-            niters=self.niters,
-            aggr=self.aggr,
-        )
+        arch = self.model_dump(include=set(ARCH_FIELDS))
+        return GNNSpec(node_dim=node_dim, edge_dim=edge_dim, **arch)
+
+    def module_kwargs(self) -> dict:
+        """The optimiser, loss and schedule arguments of ``EdgeClassifierModule``."""
+        return self.model_dump(include=set(MODULE_FIELDS))
 
 
 def load_train_config(name_or_path: str | Path | None) -> TrainConfig:

@@ -151,14 +151,7 @@ def _fit(
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(spec)  # ours, or the seed's network (TrainConfig.model)
     model.set_scalers(**scalers)
-    module = EdgeClassifierModule(
-        model=model,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        focal_alpha=cfg.focal_alpha,
-        focal_gamma=cfg.focal_gamma,
-        epochs=cfg.epochs,
-    )
+    module = EdgeClassifierModule(model=model, **cfg.module_kwargs())
     extra = {
         "dataset": dataset_dir.name,
         "dataset_fingerprint": ds.fingerprint,
