@@ -69,18 +69,51 @@ def test_fit_recovers_known_coefficients():
         )
     doc = fit(rows)
     k = doc["coefficients"]
-    assert k["lut_per_op_bit"] == pytest.approx(0.25, rel=1e-6)
+    # LUT = 0.25 * ops * (b_a + b_w + log2 n): both LUT terms 0.25
+    assert k["lut_per_op_input_bit"] == pytest.approx(0.25, rel=1e-6)
+    assert k["lut_per_op_weight_bit"] == pytest.approx(0.25, rel=1e-6)
     assert k["ff_per_op_bit"] == pytest.approx(0.05, rel=1e-6)
     assert k["ff_per_io_bit"] == pytest.approx(0.8, rel=1e-6)
-    assert doc["lut_rms_rel_err"] < 1e-9
+    assert doc["lut_rms_rel_err"] < 1e-9 and doc["lut_loo_rms_rel_err"] < 1e-9
+
+
+def test_fit_separates_input_bits_and_leaves_each_point_out():
+    """A layer family where input bits cost twice what weight bits do: the fit finds both, and
+    an outlier shows up in its leave-one-out error more than in its in-fit error."""
+    rows = []
+    for k, (n, nnz, bw, ba) in enumerate(
+        [(160, 700, 6, 6), (19, 866, 6, 8), (128, 1800, 6, 8), (32, 22, 6, 6), (160, 1024, 4, 6)]
+    ):
+        s = LayerShape(n, 32, nnz, bw, ba)
+        lut = s.ops * (0.5 * ba + 0.25 * (bw + np.log2(n)))
+        rows.append(
+            {
+                "name": f"p{k}",
+                "fan_in": n,
+                "fan_out": 32,
+                "weight_bits": bw,
+                "input_bits": ba,
+                "nonzero": nnz,
+                "lut": lut * (1.5 if k == 4 else 1.0),
+                "ff": 100.0,
+            }
+        )
+    doc = fit(rows[:4])
+    assert doc["coefficients"]["lut_per_op_input_bit"] == pytest.approx(0.5, rel=1e-6)
+    assert doc["coefficients"]["lut_per_op_weight_bit"] == pytest.approx(0.25, rel=1e-6)
+    out = fit(rows)["errors"][4]
+    assert out["lut_loo_rel_err"] < out["lut_rel_err"] < 0  # left out, it is predicted lower
 
 
 def test_committed_fit_states_its_error():
     c = coefficients()
     names = {p["name"] for p in c["points"]}
-    assert names == {p.name for p in FIT_POINTS}
+    # the drawn layers and the default model's own synthesised dense layers
+    assert {p.name for p in FIT_POINTS} <= names and any(n.startswith("model:") for n in names)
     assert all(p["dsp"] == 0 and p["lut"] > 0 for p in c["points"])
     # stated error: each point's relative error, and the RMS (this fit: about 11 % on LUTs)
     assert 0 < c["lut_rms_rel_err"] < 0.25 and c["lut_max_rel_err"] < 0.5
+    assert 0 < c["lut_loo_rms_rel_err"] < 0.3
     for e in c["errors"]:
         assert e["lut_rel_err"] == pytest.approx((e["lut_fit"] - e["lut"]) / e["lut"], abs=0.01)
+        assert "lut_loo_rel_err" in e

@@ -34,13 +34,16 @@ def _fw():
         "p": 1,
         **RES,
         "latency_cycles": 1948,
-        "ii_cycles": 1950,
-        "graphs_per_s": 200e6 / 1950,
+        "ii_cycles": 1694,
+        "latency_cycles_schedule": 1948,
+        "ii_cycles_schedule": 1950,
+        "cycles_source": "Verilator",
+        "graphs_per_s": 200e6 / 1694,
         "resources_source": "measured",
         "fits": "VU9P",
-        "events_per_s_pu0": 200e6 / 1950 / 2,
+        "events_per_s_pu0": 200e6 / 1694 / 2,
         "windows_per_endcap_pu200": 5.0,
-        "events_per_s_pu200": 200e6 / 1950 / 10,
+        "events_per_s_pu200": 200e6 / 1694 / 10,
         "edges_lost_pu200": 0.1,
         "latency_cycles_verilator": 1948,
         "ii_cycles_verilator": 1694,
@@ -96,10 +99,15 @@ def test_markdown_and_readme_rows():
     fw = _fw()
     md = markdown(fw)
     assert "Yosys synth_xilinx" in md and "not a Vivado report" in md
-    assert "| 64 x 256 | 1 | 1e+03 | 2e+03 | 0 | 2 | 1948 (1948) | 1950 (1694) |" in md
+    # measured cycles, the schedule's in brackets; LUTRAM beside LUT
+    assert (
+        "| 64 x 256 | 1 | 1e+03 | 2e+03 | 4 | 0 | 2 | 1948 (1948) | 1694 (1950) | Verilator |" in md
+    )
+    sched = {**fw["table"][0], "cycles_source": "schedule", "latency_cycles": 1948}
+    assert "| 1948 | 1694 | schedule |" in markdown({**fw, "table": [sched]})
     assert "cost model (fitted" in md and "Elabd et al. 2022" in md and "not retrieved" in md
     rows = summary_rows(fw)
-    assert rows[0][1] == "1000 / 2000 / 0" and rows[0][2] == "fits VU9P"
+    assert rows[0][1] == "1000 / 4 / 2000 / 0 / 1.5" and rows[0][2] == "fits VU9P"
     assert rows[1][1] == "1948 / 1694" and "Verilator" in rows[1][0]
     assert rows[3][1].endswith("(20.0x)")
 
@@ -108,6 +116,8 @@ def test_device_fit_and_scaling_size():
     assert _fits({"lut": 1.5e6, "ff": 1e6, "dsp": 0, "bram": 10}) == "VU13P"
     assert _fits({"lut": 1e6, "ff": 1e6, "dsp": 0, "bram": 10}) == "VU9P"
     assert _fits({"lut": 2e6, "ff": 1e6, "dsp": 0, "bram": 10}) == "none"
+    # distributed RAM occupies LUTs
+    assert _fits({"lut": 1e6, "lutram": 3e5, "ff": 1e6, "dsp": 0, "bram": 10}) == "VU13P"
     # size of a scatter instance: rows x features x bits x lanes (index/address widths ignored)
     assert (
         _size({"N": 65, "F": 32, "WO": 14, "P": 4, "IW": 7, "AW": 16, "SI": 0}) == 65 * 32 * 14 * 4

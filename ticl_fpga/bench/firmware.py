@@ -10,9 +10,9 @@ What is measured and what is derived (every row says which):
   controller, wiring): synthesised at the default capacity and parallelism; other rows are
   *scaled* from those syntheses by each module's size (rows x features x bits x lanes), unless
   ``measure_all`` synthesises them too.
-* **cycles**: latency and initiation interval from the emitted schedule (``rtl build``'s
-  manifest); ``rtl build`` / the ``rtl`` benchmark stage measures them in Verilator, and when that
-  stage ran, its numbers are shown for the default row.
+* **cycles**: the default row's latency and initiation interval are measured in Verilator
+  (:func:`verilator_cycles`: the row's RTL with ``rtl/tb.cpp``, random graphs back to back);
+  the other rows' come from their emitted schedule (``rtl build``'s manifest), labelled so.
 * **events/s per FPGA at 200 MHz**: ``200e6 / II`` graphs per second, divided by the graphs one
   event needs: two endcaps at PU 0 (each fits), and at PU 200 the eta windows of the capacity
   (counted on synthetic PU-200 events, with the edges no window holds).
@@ -67,7 +67,7 @@ ANCHORS = [
     },
 ]
 
-_SIZE_SKIP = {"IW", "AW", "CW", "SI", "SO", "SYM", "S", "FI", "FO"}
+_SIZE_SKIP = {"IW", "AW", "CW", "SI", "SO", "SYM", "S", "FI", "FO", "MAX"}
 
 
 def _size(params: dict[str, int]) -> float:
@@ -136,7 +136,7 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
         "n_max": n_max,
         "e_max": e_max,
         "p": p,
-        "format": 1,
+        "format": 2,  # 2: gnn_scatter in memories; ports kept for the Verilator testbench
     }
     if done.exists() and (row_dir / "rtl" / "gnn_top.v").exists():
         prev = json.loads(done.read_text())
@@ -146,6 +146,7 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
                 "rtl": row_dir / "rtl",
                 "schedule": prev["schedule"],
                 "memories": prev["memories"],
+                "ports": prev["ports"],
             }
     row_dir.mkdir(parents=True, exist_ok=True)
     cap = Capacity(n_max=n_max, e_max=e_max)
@@ -160,15 +161,72 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
     finally:
         emit_mod.build_dense = orig
     manifest = make_manifest(design, emitted, cap, f"default spec {RECIPE}")
+    (row_dir / "cycles.json").unlink(missing_ok=True)  # measured on the previous RTL
     write_json(
-        done, {"key": key, "schedule": manifest["schedule"], "memories": manifest["memories"]}
+        done,
+        {
+            "key": key,
+            "schedule": manifest["schedule"],
+            "memories": manifest["memories"],
+            "ports": manifest["ports"],
+        },
     )
     return {
         "dir": row_dir,
         "rtl": row_dir / "rtl",
         "schedule": manifest["schedule"],
         "memories": manifest["memories"],
+        "ports": manifest["ports"],
     }
+
+
+def verilator_cycles(em: dict[str, Any], *, n_graphs: int = 4, seed: int = 0) -> dict[str, Any]:
+    """Latency and II of an emitted row measured in Verilator (``rtl/tb.cpp``): ``n_graphs``
+    random full graphs fed back to back as fast as ``in_ready`` allows.  The schedule does not
+    depend on the values, so random codes measure what dataset graphs would; the numbers are
+    remembered in the row folder (``cycles.json``, removed when the row is emitted again)."""
+    import json
+
+    from ticl_fpga.io import write_json
+    from ticl_fpga.rtl.sim import build_sim, run_sim
+
+    row_dir = Path(em["dir"])
+    done = row_dir / "cycles.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    ports = em["ports"]
+    rng = np.random.default_rng(seed)
+    n_rows, e = int(ports["n_rows"]), int(ports["edge_beats"]) * int(ports["p"])
+
+    def codes(t: dict, shape) -> np.ndarray:
+        w = int(t["width"])
+        lo, hi = (-(1 << (w - 1)), 1 << (w - 1)) if t["signed"] else (0, 1 << w)
+        return rng.integers(lo, hi, size=shape)
+
+    graphs = [
+        (
+            codes(ports["x"], (n_rows, ports["x"]["feats"])),
+            rng.integers(0, n_rows, size=(2, e)),
+            codes(ports["edge_attr"], (e, ports["edge_attr"]["feats"])),
+        )
+        for _ in range(n_graphs)
+    ]
+    t0 = time.perf_counter()
+    binary = build_sim(em["rtl"], row_dir / "sim", ports)
+    res = run_sim(binary, graphs, row_dir / "sim")
+    lat, ii = res.latency, res.interval
+    out = {
+        "source": f"Verilator ({n_graphs} random graphs back to back)",
+        # a graph entering an idle design; later graphs also wait for the one before
+        "latency": int(lat[0]),
+        "latency_max": int(lat.max()),
+        "interval": int(ii.max()),
+        "interval_min": int(ii.min()),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    write_json(done, out)
+    log.info("firmware: Verilator cycles of %s: %s", row_dir.name, out)
+    return out
 
 
 # --------------------------------------------------------------------------- windows
@@ -221,12 +279,14 @@ def firmware_benchmark(
     default=DEFAULT,
     n_pileup_events: int = 10,
     budget_s: float | None = None,
+    measure_cycles: bool = True,
 ) -> dict[str, Any]:
     if budget_s is None:  # the bench must finish: dense layers left over use the fitted model
         import os
 
         budget_s = float(os.environ.get("TICL_FPGA_SYNTH_BUDGET_S", "1800"))
     """Synthesise the default model at ``default`` and build the capacity x parallelism table."""
+    from ticl_fpga.errors import TiclFpgaError
     from ticl_fpga.quantize.cost import cost_of_model
     from ticl_fpga.rtl.synth import (
         RESOURCES,
@@ -280,6 +340,7 @@ def firmware_benchmark(
             )
     emit_s += time.perf_counter() - t_emit
     table = []
+    t_cyc = time.perf_counter()
     for (n_max, e_max, p), em in rows_emitted.items():
         row_units = units_from_rtl(em["rtl"])
         res = {k: 0.0 for k in RESOURCES}
@@ -297,27 +358,40 @@ def firmware_benchmark(
             for k in RESOURCES:
                 res[k] += r.get(k, 0) * u.count
         sched = em["schedule"]
-        ii = int(sched["interval"])
-        graphs_per_s = CLOCK_HZ / ii
+        lat, ii, cyc_src = int(sched["latency"]), int(sched["interval"]), "schedule"
+        measured_cycles = None
+        if (n_max, e_max, p) == tuple(default) and measure_cycles:
+            try:
+                measured_cycles = verilator_cycles(em)
+                lat, ii = measured_cycles["latency"], measured_cycles["interval"]
+                cyc_src = "Verilator"
+            except (TiclFpgaError, OSError) as exc:
+                log.warning("firmware: Verilator cycles not measured (%s)", str(exc)[:200])
+        elif (n_max, e_max, p) == tuple(default) and rtl_result and rtl_result.get("cycles"):
+            # the rtl stage's co-simulation of dataset graphs, when it ran in this bench
+            c = rtl_result["cycles"]
+            measured_cycles = {"source": "Verilator (rtl stage)", **c}
+            lat, ii, cyc_src = int(c["latency"]), int(c["interval"]), "Verilator"
         row = {
             "n_max": n_max,
             "e_max": e_max,
             "p": p,
             **{k: round(v, 1) for k, v in res.items()},
-            "latency_cycles": int(sched["latency"]),
+            "latency_cycles": lat,
             "ii_cycles": ii,
-            "cycles_source": "emitted schedule",
-            "graphs_per_s": graphs_per_s,
+            "latency_cycles_schedule": int(sched["latency"]),
+            "ii_cycles_schedule": int(sched["interval"]),
+            "cycles_source": cyc_src,
+            "graphs_per_s": CLOCK_HZ / ii,
             "resources_source": "+".join(sorted(how)),
         }
+        if measured_cycles is not None:
+            row["latency_cycles_verilator"] = lat
+            row["ii_cycles_verilator"] = ii
+            row["cycles_verilator"] = measured_cycles
         row["fits"] = _fits(row)
         table.append(row)
-    if rtl_result and rtl_result.get("cycles"):
-        for row in table:
-            if (row["n_max"], row["e_max"], row["p"]) == tuple(default):
-                c = rtl_result["cycles"]
-                row["latency_cycles_verilator"] = c.get("latency_max")
-                row["ii_cycles_verilator"] = c.get("interval_max")
+    t_cyc = time.perf_counter() - t_cyc
 
     t_pu = time.perf_counter()
     pu = pileup_windows(work / "pileup", n_events=n_pileup_events)
@@ -397,6 +471,7 @@ def firmware_benchmark(
             "emit": round(emit_s, 1),
             "synthesis_default": round(syn_s, 1),
             "pileup_windows": round(pu_s, 1),
+            "verilator_cycles": round(t_cyc, 1),
             "total": round(time.perf_counter() - t0, 1),
             "per_unit": {u.name: round(u.seconds, 1) for u in measured},
         },
@@ -576,20 +651,25 @@ def _lanes(u) -> int:
 
 
 def _fits(row: dict[str, Any]) -> str:
+    """The smallest listed device holding the row; distributed RAM (LUTRAM) takes LUTs."""
+    need = {**row, "lut": row.get("lut", 0) + row.get("lutram", 0)}
     for name, dev in DEVICES.items():
-        if all(row.get(k, 0) <= dev[k] for k in ("lut", "ff", "dsp", "bram")):
+        if all(need.get(k, 0) <= dev[k] for k in ("lut", "ff", "dsp", "bram")):
             return name
     return "none"
 
 
 def _dense_model_check(qmodel, measured) -> list[dict[str, Any]]:
-    """Fitted cost model vs the measured syntheses of the default model's dense layers."""
+    """Fitted cost model vs the measured syntheses of the default model's dense layers: the
+    in-fit error, and for a layer in the fit its leave-one-out error (``cost_model.yaml``)."""
     from ticl_fpga.quantize.cost import cost_of_model
+    from ticl_fpga.rtl.cost_model import coefficients
 
     cost = cost_of_model(qmodel, _recipe(qmodel), n_nodes=1, n_edges=1)
     model_layers = cost["layers"]
     dense = [r for r in measured if r.kind == "dense"]
     out = []
+    loo = {e["name"]: e.get("lut_loo_rel_err") for e in coefficients().get("errors", [])}
     measured_names = {r.top for r in dense if r.source.startswith("Yosys")}
     # the RTL backend names dense modules after the QONNX Gemm nodes, in the spec's layer order
     dense_sorted = sorted(dense, key=lambda r: _gemm_index(r.top))
@@ -603,6 +683,8 @@ def _dense_model_check(qmodel, measured) -> list[dict[str, Any]]:
                 "lut": r.resources["lut"],
                 "lut_model": round(lay["lut"]),
                 "lut_rel_err": (lay["lut"] - r.resources["lut"]) / max(r.resources["lut"], 1),
+                "in_fit": f"model:{lay['name']}" in loo,
+                "lut_loo_rel_err": loo.get(f"model:{lay['name']}"),
                 "ff": r.resources["ff"],
                 "ff_model": round(lay["ff"]),
             }
@@ -625,13 +707,14 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
     r = fw["default_row"]
     s = fw["default_synthesis"]
     pv = fw["pruned_vs_16bit_dense"]
-    lat = r.get("latency_cycles_verilator") or r["latency_cycles"]
-    ii = r.get("ii_cycles_verilator") or r["ii_cycles"]
-    src = "Verilator" if r.get("latency_cycles_verilator") else "schedule"
+    lat, ii = r["latency_cycles"], r["ii_cycles"]
+    src = r.get("cycles_source", "schedule")
     return [
         (
-            f"firmware {r['n_max']}x{r['e_max']} P={r['p']}: LUT / FF / DSP (Yosys synth_xilinx)",
-            f"{s['total']['lut']:.0f} / {s['total']['ff']:.0f} / {s['total']['dsp']:.0f}",
+            f"firmware {r['n_max']}x{r['e_max']} P={r['p']}: LUT / LUTRAM / FF / DSP / BRAM "
+            "(Yosys synth_xilinx)",
+            f"{s['total']['lut']:.0f} / {s['total'].get('lutram', 0):.0f} / "
+            f"{s['total']['ff']:.0f} / {s['total']['dsp']:.0f} / {s['total'].get('bram', 0):g}",
             f"fits {r['fits']}",
         ),
         (
@@ -698,23 +781,26 @@ def markdown(fw: dict[str, Any]) -> str:
         "",
         "Resources: the default row is synthesised; other rows reuse its identical units (the "
         "dense layers, instanced per lane) and scale the capacity-dependent graph modules and the "
-        "glue by size (`resources` column).  Cycles from the emitted schedule (Verilator in "
-        "brackets where measured).  Events/s at 200 MHz: PU 0 = two endcap graphs per event; "
+        "glue by size (`resources` column).  Cycles: measured in Verilator for the default row, "
+        "from the emitted schedule for the others (`cycles` column; the default row's schedule "
+        "in brackets).  Events/s at 200 MHz: PU 0 = two endcap graphs per event; "
         "PU 200 = eta windows per endcap as counted on synthetic PU-200 events.",
         "",
-        "| N x E | P | LUT | FF | DSP | BRAM | latency | II | events/s PU0 | windows/endcap PU200 "
-        "| events/s PU200 | edges lost PU200 | fits | resources |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N x E | P | LUT | FF | LUTRAM | DSP | BRAM | latency | II | cycles | events/s PU0 "
+        "| windows/endcap PU200 | events/s PU200 | edges lost PU200 | fits | resources |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in fw["table"]:
         lat = f"{r['latency_cycles']}"
         ii = f"{r['ii_cycles']}"
-        if r.get("latency_cycles_verilator"):
-            lat += f" ({r['latency_cycles_verilator']})"
-            ii += f" ({r['ii_cycles_verilator']})"
+        src = r.get("cycles_source", "schedule")
+        if src != "schedule" and "latency_cycles_schedule" in r:
+            lat += f" ({r['latency_cycles_schedule']})"
+            ii += f" ({r['ii_cycles_schedule']})"
         lines.append(
             f"| {r['n_max']} x {r['e_max']} | {r['p']} | {r['lut']:.3g} | {r['ff']:.3g} | "
-            f"{r['dsp']:.0f} | {r['bram']:.0f} | {lat} | {ii} | {r['events_per_s_pu0']:.3g} | "
+            f"{r.get('lutram', 0):.3g} | {r['dsp']:.0f} | {r['bram']:.0f} | {lat} | {ii} | {src} | "
+            f"{r['events_per_s_pu0']:.3g} | "
             f"{r['windows_per_endcap_pu200']:.1f} | {r['events_per_s_pu200']:.3g} | "
             f"{r['edges_lost_pu200']:.1%} | {r['fits']} | {r['resources_source']} |"
         )
@@ -740,15 +826,19 @@ def markdown(fw: dict[str, Any]) -> str:
         f"Ratio {pv['ratio_measured_over_model_reference']:.1f}x (BOPs ratio "
         f"{pv['bops_ratio_vs_16bit_dense']:.1f}x, the literature's number).",
         "",
-        "Cost model vs these syntheses (held out of the fit):",
+        "Cost model (`rtl/cost_model.yaml`, input bits as their own term) vs these syntheses: "
+        "a layer in the fit shows its in-fit error and its leave-one-out error (refitted "
+        "without it); a layer not in the fit is held out.",
         "",
-        "| layer | module | LUT | LUT model | error | FF | FF model |",
-        "|---|---|---|---|---|---|---|",
+        "| layer | module | LUT | LUT model | error | left out | FF | FF model |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in fw["dense_model_check"]:
+        lo = c.get("lut_loo_rel_err")
         lines.append(
             f"| {c['layer']} | {c['module']} | {c['lut']} | {c['lut_model']} | "
-            f"{c['lut_rel_err']:+.0%} | {c['ff']} | {c['ff_model']} |"
+            f"{c['lut_rel_err']:+.0%} | {'held out' if lo is None else f'{lo:+.0%}'} | "
+            f"{c['ff']} | {c['ff_model']} |"
         )
     sec = fw["seconds"]
     lines += [

@@ -9,12 +9,19 @@ subexpressions repeat.  Their cost is therefore driven by
   the width is known), and
 * the adder width ``b_a + b_w + log2(fan_in)`` (input bits, weight bits, growth of the sum),
 
-so the model is ``LUT = c_lut * ops * width``, ``FF = c_ff * ops * width + c_io * io_bits``
-(``io_bits``: the registered input row and output row), ``DSP = 0``.  The coefficients are fitted
-(least squares, relative error) on ``synth_xilinx`` runs of dense layers of this model's shapes
-with weights drawn like trained ones (Gaussian, magnitude-pruned, quantized to a power-of-two
-scale), and committed in ``cost_model.yaml`` together with the fit error per point.
-:func:`fit_points` + :func:`fit` regenerate them (``ticl-fpga bench --stages firmware``).
+so the model is ``LUT = c_in * ops * b_a + c_w * ops * (b_w + log2(fan_in))`` (the input bits
+weigh apart from the rest of the adder width: a layer with 8-bit inputs costs more per adder bit
+than one with 6-bit inputs), ``FF = c_ff * ops * width + c_io * io_bits`` (``io_bits``: the
+registered input row and output row), ``DSP = 0``.  The coefficients are fitted (least squares,
+relative error) on ``synth_xilinx`` runs of
+
+* dense layers of this model's shapes with weights drawn like trained ones (Gaussian,
+  magnitude-pruned, quantized to a power-of-two scale; :data:`FIT_POINTS`), and
+* the default model's own dense layers as the firmware bench synthesised them
+  (:func:`model_rows`; their weights have more signed digits per weight than the drawn ones),
+
+and committed in ``cost_model.yaml`` with each point's error in the fit and left out of it
+(leave-one-out).  :func:`fit_points`, :func:`model_rows` and :func:`fit` regenerate them.
 """
 
 from __future__ import annotations
@@ -88,6 +95,17 @@ class LayerShape:
 
 # --------------------------------------------------------------------------- prediction
 
+#: The LUT model's terms (coefficient names, in :func:`_lut_features` order).
+LUT_TERMS = ("lut_per_op_input_bit", "lut_per_op_weight_bit")
+
+
+def _lut_features(shape: LayerShape) -> list[float]:
+    """ops x input bits, ops x (weight bits + growth of the sum)."""
+    return [
+        shape.ops * shape.input_bits,
+        shape.ops * (shape.weight_bits + math.log2(max(shape.fan_in, 2))),
+    ]
+
 
 @lru_cache(maxsize=1)
 def coefficients() -> dict[str, Any]:
@@ -105,7 +123,12 @@ def predict(shape: LayerShape, coeffs: dict[str, Any] | None = None) -> dict[str
     if shape.nonzero == 0:
         return {"lut": 0.0, "ff": 0.0, "dsp": 0.0}
     return {
-        "lut": k["lut_per_op_bit"] * x,
+        # a fit of one coefficient (before the input-bit term) weighs every adder bit alike
+        "lut": float(
+            np.dot(
+                _lut_features(shape), [k.get(n, k.get("lut_per_op_bit", 0.0)) for n in LUT_TERMS]
+            )
+        ),
         "ff": k["ff_per_op_bit"] * x + k["ff_per_io_bit"] * shape.io_bits,
         "dsp": 0.0,
     }
@@ -249,46 +272,97 @@ def fit_points(
     return rows
 
 
-def fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Least-squares fit (relative errors) of the coefficients on measured rows, with errors."""
-    x = np.array([r["ops_x_width"] for r in rows], dtype=float)
-    io = np.array([r["io_bits"] for r in rows], dtype=float)
+def _row_shape(r: dict[str, Any]) -> LayerShape:
+    return LayerShape(r["fan_in"], r["fan_out"], r["nonzero"], r["weight_bits"], r["input_bits"])
+
+
+def _fit_coefficients(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    shapes = [_row_shape(r) for r in rows]
     lut = np.array([r["lut"] for r in rows], dtype=float)
     ff = np.array([r["ff"] for r in rows], dtype=float)
     w = 1.0 / np.maximum(lut, 1.0)
-    c_lut = float(np.sum(w * w * x * lut) / np.sum(w * w * x * x))
+    a = np.array([_lut_features(s) for s in shapes]) * w[:, None]
+    c_lut, *_ = np.linalg.lstsq(a, lut * w, rcond=None)
+    x = np.array([s.ops * s.width for s in shapes])
+    io = np.array([s.io_bits for s in shapes])
     wf = 1.0 / np.maximum(ff, 1.0)
-    a = np.stack([x * wf, io * wf], axis=1)
-    (c_ff, c_io), *_ = np.linalg.lstsq(a, ff * wf, rcond=None)
-    coeffs = {
-        "lut_per_op_bit": c_lut,
+    (c_ff, c_io), *_ = np.linalg.lstsq(np.stack([x * wf, io * wf], axis=1), ff * wf, rcond=None)
+    return {
+        **{n: float(max(v, 0.0)) for n, v in zip(LUT_TERMS, c_lut, strict=True)},
         "ff_per_op_bit": float(max(c_ff, 0.0)),
         "ff_per_io_bit": float(max(c_io, 0.0)),
     }
-    doc: dict[str, Any] = {"coefficients": coeffs}
+
+
+def fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Least-squares fit (relative errors) of the coefficients on measured rows, with each row's
+    error in the fit and left out of it (``lut_loo_rel_err``: refitted without that row)."""
+    rows = list(rows)
+    doc: dict[str, Any] = {"coefficients": _fit_coefficients(rows)}
     errs = []
-    for r in rows:
-        shape = LayerShape(
-            r["fan_in"], r["fan_out"], r["nonzero"], r["weight_bits"], r["input_bits"]
-        )
-        pr = predict(shape, doc)
+    for i, r in enumerate(rows):
+        pr = predict(_row_shape(r), doc)
+        loo = {"coefficients": _fit_coefficients(rows[:i] + rows[i + 1 :])}
+        pl = predict(_row_shape(r), loo)
         errs.append(
             {
                 "name": r["name"],
                 "lut": r["lut"],
                 "lut_fit": round(pr["lut"]),
                 "lut_rel_err": (pr["lut"] - r["lut"]) / max(r["lut"], 1),
+                "lut_loo_rel_err": (pl["lut"] - r["lut"]) / max(r["lut"], 1),
                 "ff": r["ff"],
                 "ff_fit": round(pr["ff"]),
                 "ff_rel_err": (pr["ff"] - r["ff"]) / max(r["ff"], 1),
             }
         )
-    doc["points"] = list(rows)
+    doc["points"] = rows
     doc["errors"] = errs
     doc["lut_rms_rel_err"] = float(np.sqrt(np.mean([e["lut_rel_err"] ** 2 for e in errs])))
+    doc["lut_loo_rms_rel_err"] = float(np.sqrt(np.mean([e["lut_loo_rel_err"] ** 2 for e in errs])))
     doc["ff_rms_rel_err"] = float(np.sqrt(np.mean([e["ff_rel_err"] ** 2 for e in errs])))
     doc["lut_max_rel_err"] = float(max(abs(e["lut_rel_err"]) for e in errs))
     return doc
+
+
+def model_rows(layers: Sequence[dict[str, Any]], units: Sequence[dict[str, Any]]) -> list[dict]:
+    """Fit rows from the default model's dense layers as the firmware bench synthesised them.
+
+    ``layers``: :func:`ticl_fpga.quantize.cost.cost_of_model`'s layers (spec order);
+    ``units``: the bench's dense units (``default_synthesis.units``) in the same order.  Only
+    units with a Yosys result are used (a layer filled in by this model is not data)."""
+    rows = []
+    for lay, u in zip(layers, units, strict=False):
+        if not str(u.get("source", "")).startswith("Yosys"):
+            continue
+        s = LayerShape(
+            int(lay["fan_in"]),
+            int(lay["fan_out"]),
+            int(lay["nonzero_weights"]),
+            int(lay["weight_bits"]),
+            int(lay["input_bits"]),
+        )
+        r = u["resources"]
+        rows.append(
+            {
+                "name": f"model:{lay['name']}",
+                "fan_in": s.fan_in,
+                "fan_out": s.fan_out,
+                "weight_bits": s.weight_bits,
+                "input_bits": s.input_bits,
+                "sparsity": round(1 - s.nonzero / (s.fan_in * s.fan_out), 4),
+                "nonzero": s.nonzero,
+                "ops_x_width": s.ops * s.width,
+                "io_bits": s.io_bits,
+                "lut": r["lut"],
+                "ff": r["ff"],
+                "dsp": r["dsp"],
+                "carry": r["carry"],
+                "logic_depth": u.get("logic_depth"),
+                "module": u.get("top"),
+            }
+        )
+    return rows
 
 
 def write_coefficients(doc: dict[str, Any], path: str | Path = COEFF_FILE) -> Path:
@@ -298,7 +372,8 @@ def write_coefficients(doc: dict[str, Any], path: str | Path = COEFF_FILE) -> Pa
 
     head = (
         "# Dense-layer cost model fitted on Yosys synth_xilinx runs (ticl_fpga/rtl/cost_model.py).\n"
-        "# LUT = lut_per_op_bit * ops * width; FF = ff_per_op_bit * ops * width + ff_per_io_bit * io_bits\n"
+        "# LUT = ops * (lut_per_op_input_bit * b_a + lut_per_op_weight_bit * (b_w + log2 fan_in));\n"
+        "# FF = ff_per_op_bit * ops * width + ff_per_io_bit * io_bits; ops = nnz * (b_w + 1) / 3\n"
     )
     p = write_text(path, head + yaml.safe_dump(doc, sort_keys=False))
     coefficients.cache_clear()
