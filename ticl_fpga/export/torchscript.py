@@ -66,8 +66,27 @@ def _check_index(edge_index: Tensor, num_nodes: int) -> None:
             )
 
 
-class ValidatedScoringModel(nn.Module):
-    """``default`` signature: ``(x [N, F], edge_index [2, E], edge_attr [E, Fe]) -> [E]``."""
+def _check_inputs(
+    x: Tensor,
+    x_name: str,
+    node_dim: int,
+    edge_index: Tensor,
+    pair_dim: int,
+    edge_attr: Tensor,
+    attr_name: str,
+    edge_dim: int,
+) -> None:
+    """Check one call's inputs; ``pair_dim`` is the axis of ``edge_index`` that holds the pair."""
+    _check_features(x, x_name, -1, node_dim, "N")
+    if edge_index.dim() != 2 or edge_index.size(pair_dim) != 2:
+        shape = "[2, E]" if pair_dim == 0 else "[E, 2]"
+        raise RuntimeError("edge_index must have shape " + shape + ", got " + str(edge_index.shape))
+    _check_index(edge_index, x.size(0))
+    _check_features(edge_attr, attr_name, edge_index.size(1 - pair_dim), edge_dim, "E")
+
+
+class _Checked(nn.Module):
+    """A float model behind an input check (the signatures below differ in their call only)."""
 
     def __init__(self, model: nn.Module, node_dim: int, edge_dim: int) -> None:
         super().__init__()
@@ -75,30 +94,22 @@ class ValidatedScoringModel(nn.Module):
         self.node_dim = node_dim
         self.edge_dim = edge_dim
 
+
+class ValidatedScoringModel(_Checked):
+    """``default`` signature: ``(x [N, F], edge_index [2, E], edge_attr [E, Fe]) -> [E]``."""
+
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
-        _check_features(x, "x", -1, self.node_dim, "N")
-        if edge_index.dim() != 2 or edge_index.size(0) != 2:
-            raise RuntimeError("edge_index must have shape [2, E], got " + str(edge_index.shape))
-        _check_index(edge_index, x.size(0))
-        _check_features(edge_attr, "edge_attr", edge_index.size(1), self.edge_dim, "E")
+        _check_inputs(x, "x", self.node_dim, edge_index, 0, edge_attr, "edge_attr", self.edge_dim)
         return torch.sigmoid(self.model(x, edge_index.long(), edge_attr))
 
 
-class CmsswScoringModel(nn.Module):
+class CmsswScoringModel(_Checked):
     """``cmssw`` signature: ``(X [N, 29], edge_features [E, 5], edge_index [E, 2]) -> [E, 1]``."""
 
-    def __init__(self, model: nn.Module, node_dim: int, edge_dim: int) -> None:
-        super().__init__()
-        self.model = model
-        self.node_dim = node_dim
-        self.edge_dim = edge_dim
-
     def forward(self, X: Tensor, edge_features: Tensor, edge_index: Tensor) -> Tensor:
-        _check_features(X, "X", -1, self.node_dim, "N")
-        if edge_index.dim() != 2 or edge_index.size(1) != 2:
-            raise RuntimeError("edge_index must have shape [E, 2], got " + str(edge_index.shape))
-        _check_index(edge_index, X.size(0))
-        _check_features(edge_features, "edge_features", edge_index.size(0), self.edge_dim, "E")
+        _check_inputs(
+            X, "X", self.node_dim, edge_index, 1, edge_features, "edge_features", self.edge_dim
+        )
         # column 0 = in() (inner trackster), column 1 = out(): our [2, E] src -> dst
         ei = edge_index.t().contiguous().long()
         return torch.sigmoid(self.model(X, ei, edge_features)).unsqueeze(1)
