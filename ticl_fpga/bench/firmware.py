@@ -50,20 +50,21 @@ DEVICES = {
 
 #: Elabd et al. 2022, "Graph Neural Networks for Charged Particle Tracking on FPGAs", Front. Big
 #: Data 5:828666: the interaction network in hls4ml, ap_fixed<14,7>.  Their resource and latency
-#: tables could not be retrieved here (the stored pages hold the abstract only), so only the
-#: design points are listed; no number is quoted that was not read.
+#: tables could not be retrieved here: the stored copies of the paper (frontiersin.org text page,
+#: arXiv/catalogue listings) hold its abstract only, and its code (abdelabd/manual_GNN_conversion)
+#: no result tables; so only the design points are listed, and no number is quoted unread.
 ANCHORS = [
     {
         "design": "Elabd et al. 2022, throughput-optimised (pipelined)",
         "graph": "28 x 56",
         "precision": "ap_fixed<14,7>",
-        "numbers": "not retrieved (paper's table not available here)",
+        "numbers": "not retrieved (only the paper's abstract and code were reachable here)",
     },
     {
         "design": "Elabd et al. 2022, resource-optimised (dataflow)",
         "graph": "448 x 896",
         "precision": "ap_fixed<14,7>",
-        "numbers": "not retrieved (paper's table not available here)",
+        "numbers": "not retrieved (only the paper's abstract and code were reachable here)",
     },
 ]
 
@@ -741,6 +742,13 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _depth(u: dict[str, Any]) -> str:
+    if u["kind"] == "glue" or u["logic_depth"] is None:
+        return "-"
+    # ltp sees distributed RAM cells as combinational: its path runs through them
+    return f"{u['logic_depth']}*" if u["resources"].get("lutram") else str(u["logic_depth"])
+
+
 def markdown(fw: dict[str, Any]) -> str:
     s = fw["default_synthesis"]
     t = s["total"]
@@ -764,6 +772,10 @@ def markdown(fw: dict[str, Any]) -> str:
         f"fitted cost model (synthesis budget spent), not measured: "
         f"{', '.join(s['units_not_measured']) or 'none'}.",
         "",
+        "LUTRAM: LUTs used as distributed RAM (beside the logic LUTs).  Depth: `ltp -noff` "
+        "cells between registers; * where the unit has distributed RAM, whose cells ltp treats "
+        "as combinational (the path runs through the memory: not a register-to-register depth).",
+        "",
         "| unit | x | LUT | FF | CARRY | DSP | BRAM | LUTRAM | SRL | depth | s | source |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -772,7 +784,7 @@ def markdown(fw: dict[str, Any]) -> str:
         lines.append(
             f"| {u['name']} | {u['count']} | {r['lut']} | {r['ff']} | {r['carry']} | {r['dsp']} | "
             f"{r['bram']} | {r['lutram']} | {r['srl']} | "
-            f"{u['logic_depth'] if u['kind'] != 'glue' else '-'} | "
+            f"{_depth(u)} | "
             f"{'cached' if u['cached'] else round(u['seconds'])} | {u['source'][:40]} |"
         )
     lines += [
