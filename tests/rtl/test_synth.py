@@ -219,3 +219,19 @@ def test_rtl_synth_cli(tmp_path):
         timeout=600,
     )
     assert bad.returncode == 2 and "rtl build" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@needs_yosys
+@pytest.mark.parametrize("op", [0, 1])
+def test_scatter_accumulators_map_to_distributed_ram(tmp_path, op):
+    """gnn_scatter keeps its N x F accumulators in LUTRAM: the only flip-flops are the registered
+    row read (F x WO) and the live bits (N per lane), not N x F x WO accumulator registers."""
+    from ticl_fpga.rtl.emit import verilog_lib_dir
+
+    lib = verilog_lib_dir()
+    srcs = {p.stem: p.read_text() for p in (lib / "gnn_scatter.v", lib / "gnn_cast.v")}
+    n, f, wo, p = 40, 4, 10, 2
+    params = {"MAX": op, "N": n, "F": f, "WI": 6, "SI": 0, "WO": wo, "P": p, "IW": 6, "AW": 8}
+    r = run_unit(SynthUnit("sc", "gnn_scatter", srcs, params=params))
+    assert r.resources["lutram"] >= p * f * wo  # at least one RAM bit column per stored bit
+    assert r.resources["ff"] <= f * wo + p * n < n * f * wo
