@@ -329,11 +329,11 @@ def make_manifest(design, emitted, capacity, source: str) -> dict:
                 "feats": ten.feats,
                 "width": ten.width,
                 "bits": rows * ten.feats * ten.width * (design.p if scatter else 1),
-                "kind": "scatter banks (one per lane)"
+                "kind": "scatter memories (one per lane, with live bits)"
                 if scatter
                 else ("node memory" if ten.domain == "node" else "edge memory"),
                 "module": (
-                    f"gnn_{design.layer(ten.producer).kind}"
+                    "gnn_scatter"
                     if scatter
                     else "gnn_gather"
                     if ten.domain == "node"
