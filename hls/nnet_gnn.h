@@ -288,30 +288,15 @@ struct gnn_concat_config {
     static const unsigned n_lanes = 1;
 };
 
-template <class in1_T, class in2_T, class res_T, typename CONFIG_T>
-void gnn_concat2(in1_T in1[CONFIG_T::n_rows * CONFIG_T::n_feat1], in2_T in2[CONFIG_T::n_rows * CONFIG_T::n_feat2],
-                 res_T res[CONFIG_T::n_rows * (CONFIG_T::n_feat1 + CONFIG_T::n_feat2)]) {
-    #pragma HLS INLINE off
-    const unsigned n_out = CONFIG_T::n_feat1 + CONFIG_T::n_feat2;
-ConcatRows:
-    for (unsigned g = 0; g < gnn_groups<CONFIG_T::n_rows, CONFIG_T::n_lanes>::value; g++) {
-        #pragma HLS PIPELINE II=1
-    ConcatLanes:
-        for (unsigned p = 0; p < CONFIG_T::n_lanes; p++) {
-            const unsigned r = g * CONFIG_T::n_lanes + p;
-            if (r < CONFIG_T::n_rows) {
-                for (unsigned f = 0; f < CONFIG_T::n_feat1; f++)
-                    res[r * n_out + f] = in1[r * CONFIG_T::n_feat1 + f];
-                for (unsigned f = 0; f < CONFIG_T::n_feat2; f++)
-                    res[r * n_out + CONFIG_T::n_feat1 + f] = in2[r * CONFIG_T::n_feat2 + f];
-            }
-        }
-    }
-}
+// C++ has no zero-length arrays: the length of an n-element array parameter, at least 1.
+template <unsigned n> struct gnn_len {
+    static const unsigned value = n > 0 ? n : 1;
+};
 
+// Up to three inputs; with n_feat3 = 0 (two inputs) in3 is a placeholder that is never read.
 template <class in1_T, class in2_T, class in3_T, class res_T, typename CONFIG_T>
 void gnn_concat3(in1_T in1[CONFIG_T::n_rows * CONFIG_T::n_feat1], in2_T in2[CONFIG_T::n_rows * CONFIG_T::n_feat2],
-                 in3_T in3[CONFIG_T::n_rows * CONFIG_T::n_feat3],
+                 in3_T in3[gnn_len<CONFIG_T::n_rows * CONFIG_T::n_feat3>::value],
                  res_T res[CONFIG_T::n_rows * (CONFIG_T::n_feat1 + CONFIG_T::n_feat2 + CONFIG_T::n_feat3)]) {
     #pragma HLS INLINE off
     const unsigned n_out = CONFIG_T::n_feat1 + CONFIG_T::n_feat2 + CONFIG_T::n_feat3;
@@ -331,6 +316,14 @@ ConcatRows:
             }
         }
     }
+}
+
+// Two inputs: the same layer with an empty third input (the config's n_feat3 is 0).
+template <class in1_T, class in2_T, class res_T, typename CONFIG_T>
+void gnn_concat2(in1_T in1[CONFIG_T::n_rows * CONFIG_T::n_feat1], in2_T in2[CONFIG_T::n_rows * CONFIG_T::n_feat2],
+                 res_T res[CONFIG_T::n_rows * (CONFIG_T::n_feat1 + CONFIG_T::n_feat2)]) {
+    in2_T none[1];
+    gnn_concat3<in1_T, in2_T, in2_T, res_T, CONFIG_T>(in1, in2, none, res);
 }
 
 } // namespace nnet
