@@ -133,6 +133,23 @@ def _eta_phi(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return eta, np.arctan2(p[..., 1], p[..., 0])
 
 
+def _energy_position_columns(
+    energy: np.ndarray, em_energy: np.ndarray, pos: np.ndarray, eta: np.ndarray, phi: np.ndarray
+) -> dict[str, list]:
+    """The raw energy/pt and barycenter branches of tracksters (reco or sim), in branch order."""
+    return {
+        "raw_energy": energy.tolist(),
+        "raw_em_energy": em_energy.tolist(),
+        "raw_pt": (energy / np.cosh(eta)).tolist(),
+        "raw_em_pt": (em_energy / np.cosh(eta)).tolist(),
+        "barycenter_x": pos[:, 0].tolist(),
+        "barycenter_y": pos[:, 1].tolist(),
+        "barycenter_z": pos[:, 2].tolist(),
+        "barycenter_eta": eta.tolist(),
+        "barycenter_phi": phi.tolist(),
+    }
+
+
 def _axis_point(direction: np.ndarray, abs_z: np.ndarray) -> np.ndarray:
     """Point on the line from the origin along ``direction`` at depth |z| = ``abs_z``."""
     return direction * (abs_z / np.abs(direction[..., 2]))[..., None]
@@ -324,15 +341,7 @@ def _event_record(ev: _Event, rng) -> dict[str, Any]:
         "time": ev.ts["time"],
         "timeError": ev.ts["terr"],
         "regressed_energy": (energy * np.where(em > 0.5, 1.03, 1.25)).tolist(),
-        "raw_energy": energy.tolist(),
-        "raw_em_energy": (energy * em).tolist(),
-        "raw_pt": (energy / np.cosh(eta)).tolist(),
-        "raw_em_pt": (energy * em / np.cosh(eta)).tolist(),
-        "barycenter_x": pos[:, 0].tolist(),
-        "barycenter_y": pos[:, 1].tolist(),
-        "barycenter_z": pos[:, 2].tolist(),
-        "barycenter_eta": eta.tolist(),
-        "barycenter_phi": phi.tolist(),
+        **_energy_position_columns(energy, energy * em, pos, eta, phi),
         "EV1": ev1.tolist(),
         "EV2": ev2.tolist(),
         "EV3": ev3.tolist(),
@@ -368,15 +377,7 @@ def _event_record(ev: _Event, rng) -> dict[str, Any]:
         "time": (np.linalg.norm(sim_pos, axis=1) / C_CM_PER_NS).tolist(),
         "timeError": [0.0] * len(sim_e),
         "regressed_energy": sim_e.tolist(),
-        "raw_energy": sim_e.tolist(),
-        "raw_em_energy": (sim_e * (pid == PHOTON)).tolist(),
-        "raw_pt": (sim_e / np.cosh(sim_eta)).tolist(),
-        "raw_em_pt": (sim_e * (pid == PHOTON) / np.cosh(sim_eta)).tolist(),
-        "barycenter_x": sim_pos[:, 0].tolist(),
-        "barycenter_y": sim_pos[:, 1].tolist(),
-        "barycenter_z": sim_pos[:, 2].tolist(),
-        "barycenter_eta": sim_eta.tolist(),
-        "barycenter_phi": sim_phi.tolist(),
+        **_energy_position_columns(sim_e, sim_e * (pid == PHOTON), sim_pos, sim_eta, sim_phi),
         "EV1": sim_e.tolist(),
         "EV2": (0.1 * sim_e).tolist(),
         "EV3": (0.05 * sim_e).tolist(),
