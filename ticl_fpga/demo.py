@@ -98,6 +98,16 @@ class Stage:
     run: Callable[[DemoContext], dict[str, Any]]
 
 
+class _InRun:
+    """A path inside the run folder: ``ctx.<name>`` is ``ctx.out / relative``."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+
+    def __get__(self, ctx: DemoContext | None, owner: type | None = None) -> Any:
+        return self if ctx is None else ctx.out / self.relative
+
+
 @dataclass
 class DemoContext:
     cfg: DemoConfig
@@ -106,33 +116,13 @@ class DemoContext:
     #: that skipped the stage which made an entry rebuilds it from the files instead
     cache: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def root_file(self) -> Path:
-        return self.out / "data" / "events.root"
-
-    @property
-    def dataset(self) -> Path:
-        return self.out / "data" / "dataset"
-
-    @property
-    def train_dir(self) -> Path:
-        return self.out / "train"
-
-    @property
-    def quant_dir(self) -> Path:
-        return self.out / "quantize"
-
-    @property
-    def qonnx(self) -> Path:
-        return self.out / "fpga" / "gnn.qonnx.onnx"
-
-    @property
-    def hls_dir(self) -> Path:
-        return self.out / "fpga" / "hls"
-
-    @property
-    def torchscript(self) -> Path:
-        return self.out / "export" / "gnn.torchscript.pt"
+    root_file = _InRun("data/events.root")
+    dataset = _InRun("data/dataset")
+    train_dir = _InRun("train")
+    quant_dir = _InRun("quantize")
+    qonnx = _InRun("fpga/gnn.qonnx.onnx")
+    hls_dir = _InRun("fpga/hls")
+    torchscript = _InRun("export/gnn.torchscript.pt")
 
     def capacity(self):
         return Capacity(n_max=self.cfg.n_max, e_max=self.cfg.e_max)
