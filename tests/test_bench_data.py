@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import subprocess
 import time
 
-from ticl_fpga.bench.data import PeakMemory
+import pytest
+
+from ticl_fpga.bench.data import PeakMemory, measure_build
+from ticl_fpga.data.synthetic import GeneratorConfig, generate
 
 MB = 2**20
 
@@ -39,3 +43,25 @@ def test_no_workers_means_no_worker_numbers():
     s = peak.summary_mb()
     assert s["workers_seen"] == 0 and s["peak_rss_worker_mb"] is None
     assert peak.total == peak.parent_rss > 0  # the total is the parent alone
+
+
+def test_a_child_that_is_not_python_is_not_a_worker():
+    """The provenance ``git`` (here ``sleep``) is a child process, not a pool worker."""
+    with PeakMemory(interval=0.05) as peak:
+        subprocess.run(["sleep", "0.5"], check=True)
+    s = peak.summary_mb()
+    assert s["workers_seen"] == 0 and s["peak_uss_worker_mb"] is None
+
+
+@pytest.mark.slow
+def test_measure_build_sees_exactly_the_pool_workers(tmp_path):
+    """400 events in chunks of 200: two pool workers with 2 processes, none when serial (the
+    provenance ``git`` child is not one)."""
+    root = tmp_path / "e.root"
+    generate(GeneratorConfig(n_events=400, pileup=0, seed=5), root)
+    serial = measure_build(root, tmp_path / "w1", 1)
+    assert serial["workers_seen"] == 0 and serial["peak_uss_worker_mb"] is None
+    pool = measure_build(root, tmp_path / "w2", 2)
+    assert pool["workers_seen"] == 2
+    assert pool["peak_rss_worker_mb"] >= pool["peak_uss_worker_mb"] > 1
+    assert pool["peak_total_mb"] > pool["peak_uss_worker_mb"]

@@ -23,12 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class PeakMemory(threading.Thread):
-    """Samples this process and its child processes (the builder's workers) every ``interval`` s.
+    """Samples this process and its workers every ``interval`` s.
 
     ``getrusage(RUSAGE_CHILDREN)`` cannot measure a forked worker: the child starts with its
     parent's high-water mark, so both read the same.  Sampling the live workers can:
     ``worker_rss`` includes pages shared with the parent, ``worker_uss`` is the worker's own
     memory, and ``total`` (parent RSS + every worker's USS) is what the build occupies.
+
+    A worker is a child process running this Python (a forked or spawned pool process); other
+    children, such as the ``git`` that records provenance, are not workers and are not counted.
     """
 
     def __init__(self, interval: float = 0.1) -> None:
@@ -38,11 +41,22 @@ class PeakMemory(threading.Thread):
         self.workers_seen: set[int] = set()
         self._halt = threading.Event()
         self._proc = psutil.Process()
+        self._exe = self._proc.exe()
+
+    def _workers(self) -> list[psutil.Process]:
+        out = []
+        for child in self._proc.children(recursive=True):
+            try:
+                if child.exe() == self._exe:
+                    out.append(child)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return out
 
     def sample(self) -> None:
         total = self._proc.memory_info().rss
         self.parent_rss = max(self.parent_rss, total)
-        for child in self._proc.children(recursive=True):
+        for child in self._workers():
             try:
                 mem = child.memory_full_info()
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
