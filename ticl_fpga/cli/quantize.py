@@ -82,7 +82,15 @@ def _prune_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs after each step (2)")
 
 
-def _dataset_argument(parser: argparse.ArgumentParser) -> None:
+def _model_and_dataset(parser: argparse.ArgumentParser, model_help: str, reference: bool = False):
+    """The float (or quantized) run MODEL, for prune its --reference, and --dataset."""
+    parser.add_argument("model", help=model_help)
+    if reference:
+        parser.add_argument(
+            "--reference",
+            help="float run folder for agreement and distillation when MODEL is a quantized run "
+            "(default: the float model recorded in it)",
+        )
     parser.add_argument(
         "--dataset", "--data", dest="data", required=True, help="dataset folder (train/val splits)"
     )
@@ -98,8 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "copy the weights, calibrate and fine-tune; write a quantized run folder.",
         **common,
     )
-    q.add_argument("model", help="float training run folder (model.pt)")
-    _dataset_argument(q)
+    _model_and_dataset(q, "float training run folder (model.pt)")
     q.add_argument("--recipe", default="w6a6", help="recipe name in quant/ or YAML path")
     q.add_argument("-o", "--output", required=True, help="quantized run folder to write")
     _qat_options(q)
@@ -113,13 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "target (recipe 'prune' entry, overridden by the flags).",
         **common,
     )
-    p.add_argument("model", help="float run folder, or a quantized run folder (skips QAT)")
-    p.add_argument(
-        "--reference",
-        help="float run folder for agreement and distillation when MODEL is a quantized run "
-        "(default: the float model recorded in it)",
-    )
-    _dataset_argument(p)
+    _model_and_dataset(p, "float run folder, or a quantized run folder (skips QAT)", reference=True)
     p.add_argument("--recipe", action="append", help="recipe(s); repeat for several (default w6a6)")
     p.add_argument(
         "-o",
@@ -138,8 +139,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "scan.md, scan.png and the selected model per recipe.",
         **common,
     )
-    s.add_argument("model", help="float training run folder")
-    _dataset_argument(s)
+    _model_and_dataset(s, "float training run folder")
     s.add_argument("--recipes", default="w8a8,w6a6,w4a4,mixed", help="comma-separated recipes")
     s.add_argument("-o", "--output", required=True, help="scan output folder")
     s.add_argument(
