@@ -207,6 +207,35 @@ def test_parse_targets_combines_physics_and_agreement():
     assert only.floor(0.9) == pytest.approx(0.85)
 
 
+def test_recipe_default_target_set_brings_its_also_targets():
+    from ticl_fpga.quantize.prune import as_targets
+    from ticl_fpga.quantize.recipe import PruneTarget, load_recipe
+
+    base = PruneTarget(tolerance=0.01, relative=True, also=["agreement>=0.98", "auc-0.05"])
+    t = parse_targets(None, base)
+    assert t.metrics == ["edge_efficiency_at_purity", "agreement", "auc"]
+    assert [c.describe() for c in t.constraints] == [
+        "edge_efficiency_at_purity within 1% of unpruned",
+        "agreement >= 0.98",
+        "auc within 0.05 of unpruned",
+    ]
+    assert all(not c.also for c in t.constraints), "expanded once, not again"
+    row0 = {"edge_efficiency_at_purity": 0.9, "agreement": 0.99, "auc": 0.97}
+    assert not t.passes_row(row0 | {"agreement": 0.979}, row0)
+    assert t.passes_row(row0 | {"agreement": 0.98, "auc": 0.921}, row0)
+    # flags update the first target and keep the set
+    assert parse_targets(None, base, tolerance=0.02).metrics == t.metrics
+    assert parse_targets(None, base, tolerance=0.02).primary.tolerance == 0.02
+    # an explicit --target replaces the whole default set
+    assert parse_targets(["auc-1%"], base).metrics == ["auc"]
+    assert as_targets(base).metrics == t.metrics and as_targets([base]).metrics == t.metrics
+    # the default recipe keeps FPGA/float decisions alike while it prunes (issue 16)
+    w6 = parse_targets(None, load_recipe("w6a6").prune)
+    assert "agreement >= 0.98" in w6.describe()
+    with pytest.raises(ConfigError, match="agreement>0.98"):
+        parse_targets(None, PruneTarget(also=["agreement>0.98"]))
+
+
 def test_target_kind_registry_and_resource_bounds():
     import re
 

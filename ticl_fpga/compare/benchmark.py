@@ -29,7 +29,7 @@ def agreement_benchmark(
     work: str | Path,
     *,
     recipe: str = "w6a6",
-    targets: tuple[str, ...] = ("edge_efficiency_at_purity-1%",),
+    targets: tuple[str, ...] | None = None,
     weights: dict[str, float] | None = None,
     qat_epochs: int = 6,
     lr: float = 3e-4,
@@ -43,7 +43,9 @@ def agreement_benchmark(
 ) -> dict[str, Any]:
     """One row per distillation weight (default: 0 and the recipe's ``distill_weight``).
 
-    ``targets`` are prune targets (:func:`ticl_fpga.quantize.prune.parse_targets`).  Models,
+    ``targets`` are prune targets (:func:`ticl_fpga.quantize.prune.parse_targets`); None: the
+    recipe's own set (its ``prune`` entry with its ``also`` targets, e.g. the default recipe's
+    ``edge_efficiency_at_purity-1%`` and ``agreement>=0.98``).  Models,
     QONNX files and hls4ml projects go under ``work``.  ``bit_check`` windows per variant are also
     run through Brevitas and QONNX (bit exactness; None: all).  Returns a JSON-serialisable dict.
     """
@@ -80,7 +82,7 @@ def agreement_benchmark(
         t0 = time.perf_counter()
         r = with_distillation(base, w)
         tag = f"w{w:g}".replace(".", "p")
-        target = parse_targets(list(targets), r.prune)
+        target = parse_targets(list(targets or []), r.prune)
         result = quantize_and_prune(
             fmodel, r, train, val, work / f"quant_{tag}", target=target, config=prune_cfg, qat=qat
         )
@@ -157,7 +159,7 @@ def agreement_benchmark(
     return {
         "recipe": base.name,
         "split": split,
-        "targets": list(targets),
+        "targets": list(targets) if targets else _recipe_targets(base),
         "qat_epochs": qat_epochs,
         "lr": lr,
         "finetune_epochs": finetune_epochs,
@@ -165,6 +167,13 @@ def agreement_benchmark(
         "goals": TARGETS,
         "rows": rows,
     }
+
+
+def _recipe_targets(recipe) -> list[str]:
+    """Descriptions of a recipe's default prune target set (what ``targets=None`` uses)."""
+    from ticl_fpga.quantize.prune import parse_targets
+
+    return [c.describe() for c in parse_targets(None, recipe.prune).constraints]
 
 
 def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -283,11 +283,32 @@ def _num(v: Any) -> float:
         return float("nan")
 
 
+def expand_also(items: Sequence[Any]) -> list[Any]:
+    """Constraints with each :class:`PruneTarget`'s ``also`` texts parsed and appended after it.
+
+    A recipe's ``prune`` entry may name further targets (``also: ['agreement>=0.98']``) that hold
+    whenever it is the default target set; they are parsed with that entry as the base.
+    """
+    out: list[Any] = []
+    for c in items:
+        if isinstance(c, PruneTarget) and c.also:
+            base = c.alone()
+            out.append(base)
+            out.extend(parse_target(t, base) for t in c.also)
+        else:
+            out.append(c)
+    return out
+
+
 def as_targets(target: Any) -> Targets:
-    """A :class:`Targets` from a set, one constraint (e.g. a :class:`PruneTarget`) or a list."""
+    """A :class:`Targets` from a set, one constraint (e.g. a :class:`PruneTarget`) or a list.
+
+    A :class:`PruneTarget` with ``also`` texts (a recipe's default set) brings those targets too.
+    """
     if isinstance(target, Targets):
         return target
     items = list(target) if isinstance(target, list | tuple) else [target]
+    items = expand_also(items)
     if not items:
         return Targets([PruneTarget()])
     first = next((c for c in items if isinstance(c, PruneTarget)), PruneTarget())
@@ -350,7 +371,7 @@ def _parse_metric(text: str, base: PruneTarget) -> PruneTarget | None:
     if not m:
         return None
     metric = check_metric(m["metric"], source=f"--target '{text}'")
-    upd: dict[str, Any] = {"metric": metric}
+    upd: dict[str, Any] = {"metric": metric, "also": []}
     try:
         if m["ge"]:
             upd.update(minimum=float(m["minimum"]), tolerance=None)
@@ -390,7 +411,7 @@ def parse_targets(
     base: PruneTarget | None = None,
     **overrides: Any,
 ) -> Targets:
-    """Several targets (all must hold) from text; none given: ``base`` alone.
+    """Several targets (all must hold) from text; none given: ``base`` (with its ``also`` set).
 
     ``overrides`` (``tolerance``, ``relative``, ``minimum``, ``purity``, ``max_sparsity``; None
     values ignored) update the first physics target and the shared settings, as the CLI flags do.
@@ -407,6 +428,7 @@ def parse_targets(
         items[first] = PruneTarget.from_dict(
             {**items[first].model_dump(), **upd}, source="--target/flags"
         )
+    items = expand_also(items)
     return Targets(
         items,
         purity=float(upd.get("purity", base.purity)),

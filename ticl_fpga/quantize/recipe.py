@@ -44,6 +44,12 @@ class PruneTarget(StrictModel):
     )
     purity: float = Field(0.9, gt=0.0, le=1.0, description="purity of edge_efficiency_at_purity")
     max_sparsity: float = Field(0.95, gt=0.0, lt=1.0)
+    also: list[str] = Field(
+        default_factory=list,
+        description="further targets in --target syntax (e.g. 'agreement>=0.98') that must hold "
+        "too when this is the default target set (no --target given); an explicit --target "
+        "replaces the whole set",
+    )
 
     def floor(self, baseline: float) -> float:
         """The lowest passing metric value given the unpruned model's ``baseline``."""
@@ -66,6 +72,10 @@ class PruneTarget(StrictModel):
         if self.minimum is not None:
             parts.append(f">= {self.minimum:g}")
         return f"{self.metric} " + (" and ".join(parts) or "(no constraint)")
+
+    def alone(self) -> PruneTarget:
+        """This target without its ``also`` list (one constraint)."""
+        return self.model_copy(update={"also": []}) if self.also else self
 
 
 class Recipe(StrictModel):
