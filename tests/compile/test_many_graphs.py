@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ticl_fpga.compile.bitwidth import BitWidthError, analyse
 from ticl_fpga.compile.build import HlsBuildConfig, build_hls, check_csim, golden_for_build
-from ticl_fpga.compile.capacity import Capacity, pad_graph, windows
+from ticl_fpga.compile.capacity import Capacity, pad_graph, split_to_fit
 from ticl_fpga.compile.predict import run_csim
 from ticl_fpga.compile.reference import ExactGraph
 from ticl_fpga.compile.to_qonnx import execute_qonnx, export_qonnx, quantize_inputs
@@ -249,12 +249,13 @@ def test_csim_exact_on_stressed_states(name, tmp_path):
 
 
 def _graphs(ds, capacity: Capacity, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Real events (or their eta windows) followed by random edge cases, N_GRAPHS in all."""
+    """Real events (whole, or their eta windows when too large) followed by random edge cases, N_GRAPHS in all."""
     out = []
     for g in ds.split("test") + ds.split("val"):
         x, ei, ea = g.x.numpy(), g.edge_index.numpy(), g.edge_attr.numpy()
         order = np.argsort(g.node_eta.numpy(), kind="stable")
-        out.extend(w.subgraph(x, ei, ea) for w in windows(x.shape[0], ei, capacity, order)[0])
+        parts, _ = split_to_fit(x, ei, ea, capacity, order)
+        out.extend(part.arrays for part in parts)
     out = out[: N_GRAPHS // 2]
     rng = np.random.default_rng(seed)
     f_n, f_e = out[0][0].shape[1], out[0][2].shape[1]
