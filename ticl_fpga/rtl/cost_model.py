@@ -21,7 +21,8 @@ relative error) on ``synth_xilinx`` runs of
   (:func:`model_rows`; their weights have more signed digits per weight than the drawn ones),
 
 and committed in ``cost_model.yaml`` with each point's error in the fit and left out of it
-(leave-one-out).  :func:`fit_points`, :func:`model_rows` and :func:`fit` regenerate them.
+(leave-one-out).  :func:`fit_points` synthesises the drawn layers; :func:`refit_from_bench`
+refits on them and a firmware bench's results (``write_coefficients(refit_from_bench(...))``).
 """
 
 from __future__ import annotations
@@ -363,6 +364,28 @@ def model_rows(layers: Sequence[dict[str, Any]], units: Sequence[dict[str, Any]]
             }
         )
     return rows
+
+
+def refit_from_bench(results_json: str | Path) -> dict[str, Any]:
+    """The committed drawn points (already synthesised) plus the default model's dense layers as
+    measured by the firmware bench (``benchmarks/results.json``), refitted; write the result with
+    :func:`write_coefficients`."""
+    import json
+
+    from ticl_fpga.bench.firmware import _gemm_index, _recipe, default_pruned_model
+    from ticl_fpga.quantize.cost import cost_of_model
+
+    drawn = [p for p in coefficients()["points"] if not str(p["name"]).startswith("model:")]
+    fw = json.loads(Path(results_json).read_text())["firmware"]
+    q = default_pruned_model()
+    layers = cost_of_model(q, _recipe(q), n_nodes=1, n_edges=1)["layers"]
+    units = sorted(
+        (u for u in fw["default_synthesis"]["units"] if u["kind"] == "dense"),
+        key=lambda u: _gemm_index(u["top"]),
+    )
+    doc = fit(drawn + model_rows(layers, units))
+    doc["yosys"] = coefficients().get("yosys")
+    return doc
 
 
 def write_coefficients(doc: dict[str, Any], path: str | Path = COEFF_FILE) -> Path:
