@@ -769,7 +769,7 @@ def markdown(fw: dict[str, Any]) -> str:
         f"{s['dense_logic_depth_max']} cells (ltp, a proxy).",
         "",
         f"Units: {s['units_measured']} synthesised, {s['units_fitted']} dense layer(s) from the "
-        f"fitted cost model (synthesis budget spent), not measured: "
+        f"fitted cost model (when the synthesis budget runs out), not measured: "
         f"{', '.join(s['units_not_measured']) or 'none'}.",
         "",
         "LUTRAM: LUTs used as distributed RAM (beside the logic LUTs).  Depth: `ltp -noff` "
@@ -831,9 +831,13 @@ def markdown(fw: dict[str, Any]) -> str:
         "### Pruned model vs the 16-bit dense model (dense layers, one lane)",
         "",
         f"Pruned {fw['recipe']}: {pv['pruned_dense_lut_measured']:.0f} LUT, Yosys "
-        f"({pv.get('pruned_dense_units_fitted', 0)} of the dense layers from the fitted model, "
-        "synthesis budget spent) "
-        f"({pv['pruned_dense_lut_model']:.0f} by the cost model); 16-bit dense: "
+        + (
+            f"({pv['pruned_dense_units_fitted']} of the dense layers from the fitted model, "
+            "synthesis budget spent) "
+            if pv.get("pruned_dense_units_fitted")
+            else ""
+        )
+        + f"({pv['pruned_dense_lut_model']:.0f} by the cost model); 16-bit dense: "
         f"{pv['dense16_lut_model']:.0f} LUT by the cost model ({pv['note']}).  "
         f"Ratio {pv['ratio_measured_over_model_reference']:.1f}x (BOPs ratio "
         f"{pv['bops_ratio_vs_16bit_dense']:.1f}x, the literature's number).",
@@ -856,6 +860,7 @@ def markdown(fw: dict[str, Any]) -> str:
     lines += [
         "",
         f"Time: emit {sec['emit']} s, synthesis {sec['synthesis_default']} s (2 processes), "
-        f"PU-200 windows {sec['pileup_windows']} s, total {sec['total']} s.",
+        f"PU-200 windows {sec['pileup_windows']} s, Verilator cycles "
+        f"{sec.get('verilator_cycles', 0)} s (cached per row once measured), total {sec['total']} s.",
     ]
     return "\n".join(lines) + "\n"
