@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import subprocess
+import sys
 import time
 
 import pytest
@@ -65,3 +66,17 @@ def test_measure_build_sees_exactly_the_pool_workers(tmp_path):
     assert pool["workers_seen"] == 2
     assert pool["peak_rss_worker_mb"] >= pool["peak_uss_worker_mb"] > 1
     assert pool["peak_total_mb"] > pool["peak_uss_worker_mb"]
+
+
+def test_a_fresh_interpreter_reports_its_own_peak_not_its_parents():
+    """Linux carries ru_maxrss over fork + exec; VmHWM belongs to the new address space."""
+    block = b"\x01" * (1024 * MB)  # this process's peak is now over 1 GB
+    probe = (
+        "import resource; from ticl_fpga.bench.data import own_peak_rss; "
+        "print(own_peak_rss(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    own, inherited = map(int, out.stdout.split())
+    del block
+    assert inherited >= 1024 * MB  # the parent's peak, reported as the child's
+    assert 0 < own < 900 * MB  # the interpreter with torch imported, well below the parent

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
 import shutil
 import subprocess
 import sys
@@ -18,8 +17,25 @@ import psutil
 from ticl_fpga.data.dataset import BuildConfig, build_dataset, load_dataset
 from ticl_fpga.data.ntuple import iter_events
 from ticl_fpga.data.synthetic import GeneratorConfig, generate
+from ticl_fpga.io import write_json
 
 log = logging.getLogger(__name__)
+
+
+def own_peak_rss() -> int:
+    """Peak RSS (bytes) of this process's own address space: ``VmHWM`` (Linux), else 0.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries it over ``fork`` and ``exec``, so a
+    fresh interpreter started by a large process reports that process's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 class PeakMemory(threading.Thread):
@@ -84,7 +100,7 @@ class PeakMemory(threading.Thread):
         mb = 2.0**-20
         seen = bool(self.workers_seen)
         # the kernel's high-water mark catches a parent peak between two samples
-        parent = max(self.parent_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        parent = max(self.parent_rss, own_peak_rss())
         return {
             "peak_rss_parent_mb": parent * mb,
             "peak_rss_worker_mb": self.worker_rss * mb if seen else None,
@@ -125,10 +141,17 @@ def data_benchmark(
     """Generate ``n_events`` at ``pileup``, read them back with uproot, build graphs on ``workers``."""
     work = Path(work)
     root = work / f"bench_pu{pileup}_{n_events}.root"
-    t0 = time.perf_counter()
+    # the generation rate is measured when the file is made and kept beside it for reruns
+    rate_file = root.with_suffix(".generate.json")
     if not root.exists():
+        t0 = time.perf_counter()
         generate(GeneratorConfig(n_events=n_events, pileup=pileup, seed=123), root)
-    t_gen = time.perf_counter() - t0
+        rate = n_events / (time.perf_counter() - t0)
+        write_json(rate_file, {"generate_events_per_s": rate})
+    try:
+        generate_rate = json.loads(rate_file.read_text())["generate_events_per_s"]
+    except (OSError, ValueError, KeyError):
+        generate_rate = None  # a file made elsewhere: its rate is unknown
 
     t0 = time.perf_counter()
     n_read = sum(1 for _ in iter_events([root], step_size=200))
@@ -138,7 +161,7 @@ def data_benchmark(
         "events": n_events,
         "pileup": pileup,
         "file_mb": root.stat().st_size / 2**20,
-        "generate_events_per_s": n_events / t_gen if t_gen > 0 else None,
+        "generate_events_per_s": generate_rate,
         "read_events_per_s": n_read / t_read,
     }
     for w in sorted({1, workers}):
