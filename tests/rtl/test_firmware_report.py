@@ -140,3 +140,87 @@ def test_synthesis_within_budget_measures_every_unit(tmp_path):
     assert not skipped
     assert [m.resources for m in measured] == [p.resources for p in plain]
     assert measured[0].resources["ff"] == 5 and measured[1].resources["ff"] == 8
+
+
+def test_resources_label_from_unit_sources():
+    from ticl_fpga.bench.firmware import resources_label
+
+    assert resources_label({"dense_Gemm_0_out0": "measured", "glue": "measured"}) == (
+        "measured",
+        [],
+    )
+    label, scaled = resources_label(
+        {"dense_Gemm_0_out0": "measured", "glue": "scaled", "gnn_scatter_F32": "scaled"}
+    )
+    assert label == "measured+scaled" and scaled == ["glue", "gnn_scatter_F32"]
+    assert resources_label({}) == ("missing", [])
+
+
+def test_markdown_names_scaled_units_and_schedule_cycles():
+    fw = _fw()
+    other = {
+        **fw["table"][0],
+        "p": 16,
+        "cycles_source": "schedule",
+        "resources_source": "measured+scaled",
+        "units_not_synthesised": ["glue"],
+        "cycles_note": "Verilator build ran past 600 s",
+    }
+    fw["seconds"] = {**fw["seconds"], "row_synthesis_budget": 900, "verilator_budget": 600}
+    md = markdown({**fw, "table": [fw["table"][0], other]})
+    assert "| measured+scaled |" in md and "| 1948 | 1694 | schedule |" in md
+    assert (
+        "- 64 x 256, P = 16: scaled units: glue; cycles from the schedule "
+        "(Verilator build ran past 600 s)" in md
+    )
+    assert "budget (900 s)" in md and "budget (600 s)" in md
+    # a fully measured table has no such list
+    assert "Not measured:" not in markdown(_fw())
+
+
+def test_glue_of_another_row_is_not_the_default_glue():
+    """The glue (the top) has no parameters: another row's glue is scaled, not matched."""
+    from ticl_fpga.bench.firmware import _unit_resources
+    from ticl_fpga.rtl.synth import SynthUnit, UnitResult
+
+    glue = UnitResult("glue", "gnn_top", "glue", {}, 1, {}, dict(RES), None, 1.0, False, "k")
+    top4 = "gnn_scatter #(.P(4)) s0 (\n"
+    u = SynthUnit("glue", "gnn_top", {"gnn_top": top4}, kind="glue")
+    r, tag = _unit_resources(u, [glue], {"glue": [glue]}, (64, 256, 1))
+    assert tag == "scaled" and r["lut"] == 4 * RES["lut"]
+
+
+def test_verilator_cycles_remembers_a_spent_budget(tmp_path):
+    """A row whose Verilator build ran past its budget is not rebuilt by a bench with the same
+    or a smaller budget (it falls back to the schedule at once); a larger budget tries again."""
+    import json
+
+    from ticl_fpga.bench.firmware import verilator_cycles
+    from ticl_fpga.rtl import RtlError
+
+    (tmp_path / "cycles_failed.json").write_text(
+        json.dumps({"budget_s": 600, "error": "Verilator build of x ran past 600 s"})
+    )
+    em = {"dir": tmp_path, "rtl": tmp_path / "rtl", "ports": {}}
+    with pytest.raises(RtlError, match="ran past 600 s.*earlier bench"):
+        verilator_cycles(em, budget_s=600)
+    (tmp_path / "cycles.json").write_text(json.dumps({"latency": 5, "interval": 3}))
+    assert verilator_cycles(em, budget_s=600)["interval"] == 3  # a measurement wins
+
+
+@needs_yosys
+@pytest.mark.slow
+def test_row_synthesis_reuses_identical_units_and_synthesises_the_rest(tmp_path):
+    from ticl_fpga.bench.firmware import _row_synthesis
+    from ticl_fpga.rtl.synth import SynthUnit, UnitResult
+
+    ref = UnitResult("w4", "reg_add", "graph", {"W": 4}, 1, {}, dict(RES), None, 1.0, False, "k")
+    units = [
+        SynthUnit(f"w{w}", "reg_add", {"reg_add": REG_ADD}, params={"W": w}, kind="graph")
+        for w in (4, 7)
+    ]
+    res, tags = _row_synthesis(
+        units, [ref], {"reg_add": [ref]}, (64, 256, 1), jobs=1, cache_dir=tmp_path, budget_s=None
+    )
+    assert res[0] == RES  # identical to the default's unit: its synthesis
+    assert res[1]["ff"] == 8 and tags == {"w4": "measured", "w7": "measured"}

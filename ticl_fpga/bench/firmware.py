@@ -181,20 +181,32 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
     }
 
 
-def verilator_cycles(em: dict[str, Any], *, n_graphs: int = 4, seed: int = 0) -> dict[str, Any]:
+def verilator_cycles(
+    em: dict[str, Any], *, n_graphs: int = 4, seed: int = 0, budget_s: float | None = None
+) -> dict[str, Any]:
     """Latency and II of an emitted row measured in Verilator (``rtl/tb.cpp``): ``n_graphs``
     random full graphs fed back to back as fast as ``in_ready`` allows.  The schedule does not
     depend on the values, so random codes measure what dataset graphs would; the numbers are
-    remembered in the row folder (``cycles.json``, removed when the row is emitted again)."""
+    remembered in the row folder (``cycles.json``, removed when the row is emitted again).
+
+    ``budget_s`` bounds the Verilator build and the run (each); past it :class:`RtlError` is
+    raised and the attempt remembered (``cycles_failed.json``), so a later bench with the same or
+    a smaller budget does not spend it again."""
     import json
 
     from ticl_fpga.io import write_json
+    from ticl_fpga.rtl import RtlError
     from ticl_fpga.rtl.sim import build_sim, run_sim
 
     row_dir = Path(em["dir"])
     done = row_dir / "cycles.json"
     if done.exists():
         return json.loads(done.read_text())
+    failed = row_dir / "cycles_failed.json"
+    if failed.exists():
+        prev = json.loads(failed.read_text())
+        if budget_s is not None and prev.get("budget_s", 0) >= budget_s:
+            raise RtlError(f"{prev['error']} (an earlier bench; budget {prev['budget_s']:.0f} s)")
     ports = em["ports"]
     rng = np.random.default_rng(seed)
     n_rows, e = int(ports["n_rows"]), int(ports["edge_beats"]) * int(ports["p"])
@@ -213,8 +225,13 @@ def verilator_cycles(em: dict[str, Any], *, n_graphs: int = 4, seed: int = 0) ->
         for _ in range(n_graphs)
     ]
     t0 = time.perf_counter()
-    binary = build_sim(em["rtl"], row_dir / "sim", ports)
-    res = run_sim(binary, graphs, row_dir / "sim")
+    try:
+        binary = build_sim(em["rtl"], row_dir / "sim", ports, timeout=budget_s)
+        res = run_sim(binary, graphs, row_dir / "sim", timeout=budget_s)
+    except RtlError as exc:
+        if budget_s is not None and "ran past" in str(exc):
+            write_json(failed, {"budget_s": budget_s, "error": str(exc)[:300]})
+        raise
     lat, ii = res.latency, res.interval
     out = {
         "source": f"Verilator ({n_graphs} random graphs back to back)",
@@ -226,8 +243,79 @@ def verilator_cycles(em: dict[str, Any], *, n_graphs: int = 4, seed: int = 0) ->
         "seconds": round(time.perf_counter() - t0, 1),
     }
     write_json(done, out)
+    failed.unlink(missing_ok=True)
     log.info("firmware: Verilator cycles of %s: %s", row_dir.name, out)
     return out
+
+
+def resources_label(unit_sources: dict[str, str]) -> tuple[str, list[str]]:
+    """A row's ``resources`` label from each unit's source (``measured``, ``scaled``, ...):
+    ``measured`` when every unit is synthesised, else the sorted tags joined by ``+``; and the
+    units that were not synthesised (scaled or otherwise derived)."""
+    if not unit_sources:
+        return "missing", []
+    tags = set(unit_sources.values())
+    others = sorted(n for n, t in unit_sources.items() if t != "measured")
+    return ("measured" if tags == {"measured"} else "+".join(sorted(tags))), others
+
+
+def _row_synthesis(
+    row_units, measured, by_top, default, *, jobs: int, cache_dir, budget_s: float | None
+) -> tuple[list[dict[str, float]], dict[str, str]]:
+    """Resources of every unit of a (non-default) row: a unit identical to one of the default's
+    takes that synthesis; the others (graph modules, glue) are synthesised here (cached) until
+    ``budget_s`` runs out, and a unit left over is scaled from the default's (labelled)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ticl_fpga.errors import TiclFpgaError
+    from ticl_fpga.rtl.synth import run_unit
+
+    deadline = None if budget_s is None else time.perf_counter() + budget_s
+    res: list[dict[str, float]] = [{} for _ in row_units]
+    tags: dict[str, str] = {}
+    todo = []
+    for i, u in enumerate(row_units):
+        same = next(
+            (
+                r
+                for r in measured
+                if r.top == u.top and r.params == u.params and r.kind == u.kind and r.kind != "glue"
+            ),
+            None,
+        )
+        if same is not None:
+            res[i] = same.resources
+            tags[u.name] = "measured" if same.source.startswith("Yosys") else same.source[:10]
+        else:
+            todo.append(i)
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        u = row_units[i]
+        left = None if deadline is None else deadline - time.perf_counter()
+        try:
+            r = run_unit(u, cache_dir=cache_dir, timeout=None if left is None else max(left, 1.0))
+            with lock:
+                res[i], tags[u.name] = r.resources, "measured"
+            log.info(
+                "firmware row synthesis: %s %s LUT (%s)",
+                u.name,
+                r.resources.get("lut"),
+                "cached" if r.cached else f"{r.seconds:.0f} s",
+            )
+        except (TiclFpgaError, TimeoutError) as exc:
+            log.warning("firmware row synthesis: %s scaled (%s)", u.name, str(exc)[:200])
+            r2, tag = _unit_resources(u, measured, by_top, default)
+            with lock:
+                res[i], tags[u.name] = r2, tag
+
+    # glue last: the largest, and the one most likely to run out of the budget
+    todo.sort(key=lambda i: (row_units[i].kind == "glue", _size(row_units[i].params)))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for f in [pool.submit(one, i) for i in todo]:
+            f.result()
+    return res, tags
 
 
 # --------------------------------------------------------------------------- windows
@@ -273,7 +361,7 @@ def firmware_benchmark(
     *,
     jobs: int = 2,
     cache_dir: str | Path | None = None,
-    measure_all: bool = False,
+    measure_all: bool = True,
     rtl_result: dict | None = None,
     capacities=CAPACITIES,
     parallelism=PARALLELISM,
@@ -281,19 +369,29 @@ def firmware_benchmark(
     n_pileup_events: int = 10,
     budget_s: float | None = None,
     measure_cycles: bool = True,
+    row_budget_s: float | None = None,
+    verilator_budget_s: float | None = None,
 ) -> dict[str, Any]:
-    if budget_s is None:  # the bench must finish: dense layers left over use the fitted model
-        import os
+    """Synthesise the default model at ``default`` and build the capacity x parallelism table.
 
+    Other rows: their units identical to the default's (the dense layers) take its syntheses;
+    their capacity/parallelism-dependent units (graph modules, glue) are synthesised too when
+    ``measure_all`` (cached; within ``row_budget_s`` per row, else scaled and labelled), and
+    their cycles measured in Verilator within ``verilator_budget_s`` (else the schedule's)."""
+    import os
+
+    if budget_s is None:  # the bench must finish: dense layers left over use the fitted model
         budget_s = float(os.environ.get("TICL_FPGA_SYNTH_BUDGET_S", "1800"))
-    """Synthesise the default model at ``default`` and build the capacity x parallelism table."""
+    if row_budget_s is None:  # per other row: its graph modules and glue, else scaled
+        row_budget_s = float(os.environ.get("TICL_FPGA_ROW_SYNTH_BUDGET_S", "900"))
+    if verilator_budget_s is None:  # per other row: the Verilator build, else the schedule
+        verilator_budget_s = float(os.environ.get("TICL_FPGA_VERILATOR_BUDGET_S", "600"))
     from ticl_fpga.errors import TiclFpgaError
     from ticl_fpga.quantize.cost import cost_of_model
     from ticl_fpga.rtl.synth import (
         RESOURCES,
         find_yosys,
         report,
-        synthesize_units,
         units_from_rtl,
         write_report,
     )
@@ -342,37 +440,58 @@ def firmware_benchmark(
     emit_s += time.perf_counter() - t_emit
     table = []
     t_cyc = time.perf_counter()
+    syn_rows_s = 0.0
     for (n_max, e_max, p), em in rows_emitted.items():
+        is_default = (n_max, e_max, p) == tuple(default)
         row_units = units_from_rtl(em["rtl"])
         res = {k: 0.0 for k in RESOURCES}
-        how = set()
-        extra_measured = []
-        if measure_all and (n_max, e_max, p) != tuple(default):
-            extra_measured = synthesize_units(row_units, jobs=jobs, cache_dir=cache_dir)
-        for i, u in enumerate(row_units):
-            if extra_measured:
-                r = extra_measured[i].resources
-                how.add("measured")
-            else:
-                r, tag = _unit_resources(u, measured, by_top, default)
-                how.add(tag)
+        t_row = time.perf_counter()
+        if is_default:  # ``measured`` is in the order of the default's units
+            per_unit = [r.resources for r in measured]
+            tags = {
+                r.name: "measured" if r.source.startswith("Yosys") else r.source[:10]
+                for r in measured
+            }
+        elif measure_all:
+            per_unit, tags = _row_synthesis(
+                row_units,
+                measured,
+                by_top,
+                default,
+                jobs=jobs,
+                cache_dir=cache_dir,
+                budget_s=row_budget_s,
+            )
+        else:
+            unit_res = [_unit_resources(u, measured, by_top, default) for u in row_units]
+            per_unit, tags = (
+                [r for r, _ in unit_res],
+                {u.name: t for u, (_, t) in zip(row_units, unit_res, strict=True)},
+            )
+        syn_rows_s += time.perf_counter() - t_row
+        for u, r in zip(row_units, per_unit, strict=True):
             for k in RESOURCES:
                 res[k] += r.get(k, 0) * u.count
+        label, not_synth = resources_label(tags)
         sched = em["schedule"]
         lat, ii, cyc_src = int(sched["latency"]), int(sched["interval"]), "schedule"
         measured_cycles = None
-        if (n_max, e_max, p) == tuple(default) and measure_cycles:
-            try:
-                measured_cycles = verilator_cycles(em)
-                lat, ii = measured_cycles["latency"], measured_cycles["interval"]
-                cyc_src = "Verilator"
-            except (TiclFpgaError, OSError) as exc:
-                log.warning("firmware: Verilator cycles not measured (%s)", str(exc)[:200])
-        elif (n_max, e_max, p) == tuple(default) and rtl_result and rtl_result.get("cycles"):
+        cycles_note = ""
+        if is_default and not measure_cycles and rtl_result and rtl_result.get("cycles"):
             # the rtl stage's co-simulation of dataset graphs, when it ran in this bench
             c = rtl_result["cycles"]
             measured_cycles = {"source": "Verilator (rtl stage)", **c}
             lat, ii, cyc_src = int(c["latency"]), int(c["interval"]), "Verilator"
+        elif measure_cycles:
+            try:
+                measured_cycles = verilator_cycles(
+                    em, budget_s=None if is_default else verilator_budget_s
+                )
+                lat, ii = measured_cycles["latency"], measured_cycles["interval"]
+                cyc_src = "Verilator"
+            except (TiclFpgaError, OSError) as exc:
+                cycles_note = str(exc)[:200]
+                log.warning("firmware: Verilator cycles of %s not measured (%s)", em["dir"], exc)
         row = {
             "n_max": n_max,
             "e_max": e_max,
@@ -384,15 +503,18 @@ def firmware_benchmark(
             "ii_cycles_schedule": int(sched["interval"]),
             "cycles_source": cyc_src,
             "graphs_per_s": CLOCK_HZ / ii,
-            "resources_source": "+".join(sorted(how)),
+            "resources_source": label,
+            "units_not_synthesised": not_synth,
         }
+        if cycles_note:
+            row["cycles_note"] = cycles_note
         if measured_cycles is not None:
             row["latency_cycles_verilator"] = lat
             row["ii_cycles_verilator"] = ii
             row["cycles_verilator"] = measured_cycles
         row["fits"] = _fits(row)
         table.append(row)
-    t_cyc = time.perf_counter() - t_cyc
+    t_cyc = time.perf_counter() - t_cyc - syn_rows_s
 
     t_pu = time.perf_counter()
     pu = pileup_windows(work / "pileup", n_events=n_pileup_events)
@@ -471,6 +593,9 @@ def firmware_benchmark(
         "seconds": {
             "emit": round(emit_s, 1),
             "synthesis_default": round(syn_s, 1),
+            "synthesis_rows": round(syn_rows_s, 1),
+            "row_synthesis_budget": row_budget_s,
+            "verilator_budget": verilator_budget_s,
             "pileup_windows": round(pu_s, 1),
             "verilator_cycles": round(t_cyc, 1),
             "total": round(time.perf_counter() - t0, 1),
@@ -628,7 +753,8 @@ def _recipe(qmodel):
 def _unit_resources(u, measured, by_top, default) -> tuple[dict[str, float], str]:
     """Resources of a unit of another row: the measured unit if identical, else scaled."""
     for r in measured:
-        if r.top == u.top and r.params == u.params and r.kind == u.kind:
+        # the glue (the top) has no parameters: it differs between rows by its text
+        if r.top == u.top and r.params == u.params and r.kind == u.kind and u.kind != "glue":
             return r.resources, "measured" if r.source.startswith("Yosys") else r.source[:10]
     if u.kind == "glue":
         ref = by_top["glue"][0]
@@ -791,12 +917,17 @@ def markdown(fw: dict[str, Any]) -> str:
         "",
         "### Capacity x edge parallelism",
         "",
-        "Resources: the default row is synthesised; other rows reuse its identical units (the "
-        "dense layers, instanced per lane) and scale the capacity-dependent graph modules and the "
-        "glue by size (`resources` column).  Cycles: measured in Verilator for the default row, "
-        "from the emitted schedule for the others (`cycles` column; the default row's schedule "
-        "in brackets).  Events/s at 200 MHz: PU 0 = two endcap graphs per event; "
-        "PU 200 = eta windows per endcap as counted on synthetic PU-200 events.",
+        "Resources (`resources` column): every row's units are Yosys syntheses (`measured`): "
+        "the dense layers are the default row's (identical modules, instanced per lane), the "
+        "capacity/parallelism-dependent units (gathers, row memories, scatters, glue) are "
+        "synthesised per row; a unit whose synthesis ran past the row's budget "
+        f"({fw['seconds'].get('row_synthesis_budget', 0):.0f} s) is scaled from the default's "
+        "by size (`measured+scaled`, named below the table).  Cycles (`cycles` column): "
+        "`Verilator` = measured (random graphs back to back; the schedule's figure in brackets), "
+        "`schedule` = the emitted schedule where the Verilator build ran past its budget "
+        f"({fw['seconds'].get('verilator_budget', 0):.0f} s).  Events/s at 200 MHz: PU 0 = two "
+        "endcap graphs per event; PU 200 = eta windows per endcap as counted on synthetic PU-200 "
+        "events.",
         "",
         "| N x E | P | LUT | FF | LUTRAM | DSP | BRAM | latency | II | cycles | events/s PU0 "
         "| windows/endcap PU200 | events/s PU200 | edges lost PU200 | fits | resources |",
@@ -816,6 +947,23 @@ def markdown(fw: dict[str, Any]) -> str:
             f"{r['windows_per_endcap_pu200']:.1f} | {r['events_per_s_pu200']:.3g} | "
             f"{r['edges_lost_pu200']:.1%} | {r['fits']} | {r['resources_source']} |"
         )
+    notes = [
+        f"- {r['n_max']} x {r['e_max']}, P = {r['p']}: "
+        + "; ".join(
+            x
+            for x in (
+                "scaled units: " + ", ".join(r["units_not_synthesised"])
+                if r.get("units_not_synthesised")
+                else "",
+                f"cycles from the schedule ({r['cycles_note']})" if r.get("cycles_note") else "",
+            )
+            if x
+        )
+        for r in fw["table"]
+        if r.get("units_not_synthesised") or r.get("cycles_note")
+    ]
+    if notes:
+        lines += ["", "Not measured:", "", *notes]
     lines += ["", "Anchors (literature):", ""]
     for a in fw["anchors"]:
         lines.append(f"- {a['design']}, {a['graph']}, {a['precision']}: {a['numbers']}.")

@@ -72,8 +72,16 @@ def tb_config(ports: dict) -> str:
     )
 
 
-def build_sim(rtl_dir: str | Path, sim_dir: str | Path, ports: dict, *, jobs: int = 2) -> Path:
-    """Verilate ``rtl_dir`` (``files.f``) with the testbench into ``sim_dir``; returns the binary."""
+def build_sim(
+    rtl_dir: str | Path,
+    sim_dir: str | Path,
+    ports: dict,
+    *,
+    jobs: int = 2,
+    timeout: float | None = None,
+) -> Path:
+    """Verilate ``rtl_dir`` (``files.f``) with the testbench into ``sim_dir``; returns the binary.
+    ``timeout`` (s) bounds the build: past it the build is stopped and :class:`RtlError` raised."""
     rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
     sim_dir.mkdir(parents=True, exist_ok=True)
     (sim_dir / "tb_config.h").write_text(tb_config(ports))
@@ -105,13 +113,40 @@ def build_sim(rtl_dir: str | Path, sim_dir: str | Path, ports: dict, *, jobs: in
         str(sim_dir / "tb.cpp"),
     ]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, env=tool_env(), capture_output=True, text=True, cwd=sim_dir)
+    res = _run_group(cmd, env=tool_env(), cwd=sim_dir, timeout=timeout)
+    if res is None:
+        raise RtlError(f"Verilator build of {rtl_dir} ran past {timeout:.0f} s")
     if res.returncode != 0:
         (sim_dir / "verilator.log").write_text(res.stdout + res.stderr)
         tail = (res.stdout + res.stderr).strip().splitlines()[-5:]
         raise RtlError(f"Verilator build failed ({sim_dir / 'verilator.log'}): " + " | ".join(tail))
     log.info("Verilator build of %s in %.1f s", rtl_dir, time.perf_counter() - t0)
     return sim_dir / "obj_dir" / "tb"
+
+
+def _run_group(cmd, *, timeout: float | None, **kw) -> subprocess.CompletedProcess | None:
+    """``subprocess.run`` in its own process group; past ``timeout`` the whole group (make, the
+    compilers) is killed and None returned."""
+    import signal
+
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        return None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @dataclass
@@ -134,7 +169,11 @@ class SimResult:
 
 
 def run_sim(
-    binary: str | Path, graphs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], work: str | Path
+    binary: str | Path,
+    graphs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    work: str | Path,
+    *,
+    timeout: float | None = None,
 ) -> SimResult:
     """Run the testbench on padded graphs ``(x_code [n_rows, Fx], edge_index [2, E], ea_code [E, Fe])``."""
     work = Path(work)
@@ -146,7 +185,9 @@ def run_sim(
             for arr in (x, ei[0], ei[1], ea):
                 f.write(" ".join(map(str, np.asarray(arr, dtype=np.int64).ravel().tolist())))
                 f.write("\n")
-    res = subprocess.run([str(binary), str(inp), str(outp)], capture_output=True, text=True)
+    res = _run_group([str(binary), str(inp), str(outp)], timeout=timeout)
+    if res is None:
+        raise RtlError(f"RTL simulation ran past {timeout:.0f} s")
     if res.returncode != 0:
         raise RtlError(f"RTL simulation failed: {(res.stdout + res.stderr).strip()[-300:]}")
     lines = outp.read_text().splitlines()
