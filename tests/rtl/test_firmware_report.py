@@ -204,6 +204,8 @@ def test_verilator_cycles_remembers_a_spent_budget(tmp_path):
     em = {"dir": tmp_path, "rtl": tmp_path / "rtl", "ports": {}}
     with pytest.raises(RtlError, match="ran past 600 s.*earlier bench"):
         verilator_cycles(em, budget_s=600)
+    with pytest.raises(RtlError, match="budget 0 s"):  # no time: only a measurement on disk
+        verilator_cycles({**em, "dir": tmp_path / "other"}, budget_s=0)
     (tmp_path / "cycles.json").write_text(json.dumps({"latency": 5, "interval": 3}))
     assert verilator_cycles(em, budget_s=600)["interval"] == 3  # a measurement wins
 
@@ -224,3 +226,18 @@ def test_row_synthesis_reuses_identical_units_and_synthesises_the_rest(tmp_path)
     )
     assert res[0] == RES  # identical to the default's unit: its synthesis
     assert res[1]["ff"] == 8 and tags == {"w4": "measured", "w7": "measured"}
+
+
+@needs_yosys
+def test_row_synthesis_without_budget_scales_what_is_not_cached(tmp_path):
+    """Budget 0: cached units only; a unit never synthesised is scaled (and named), not run."""
+    from ticl_fpga.bench.firmware import _row_synthesis
+    from ticl_fpga.rtl.synth import SynthUnit, UnitResult
+
+    ref = UnitResult("w4", "reg_add", "graph", {"W": 4}, 1, {}, dict(RES), None, 1.0, False, "k")
+    units = [SynthUnit("w8", "reg_add", {"reg_add": REG_ADD}, params={"W": 8}, kind="graph")]
+    res, tags = _row_synthesis(
+        units, [ref], {"reg_add": [ref]}, (64, 256, 1), jobs=1, cache_dir=tmp_path, budget_s=0
+    )
+    assert tags == {"w8": "scaled"} and res[0]["lut"] == 2 * RES["lut"]  # size 8 / 4
+    assert not list(tmp_path.glob("*.json"))  # nothing was synthesised

@@ -207,6 +207,8 @@ def verilator_cycles(
         prev = json.loads(failed.read_text())
         if budget_s is not None and prev.get("budget_s", 0) >= budget_s:
             raise RtlError(f"{prev['error']} (an earlier bench; budget {prev['budget_s']:.0f} s)")
+    if budget_s is not None and budget_s <= 0:
+        raise RtlError("not built: no Verilator time left in this bench (budget 0 s)")
     ports = em["ports"]
     rng = np.random.default_rng(seed)
     n_rows, e = int(ports["n_rows"]), int(ports["edge_beats"]) * int(ports["p"])
@@ -295,7 +297,12 @@ def _row_synthesis(
         u = row_units[i]
         left = None if deadline is None else deadline - time.perf_counter()
         try:
-            r = run_unit(u, cache_dir=cache_dir, timeout=None if left is None else max(left, 1.0))
+            r = run_unit(
+                u,
+                cache_dir=cache_dir,
+                timeout=None if left is None else max(left, 1.0),
+                cached_only=budget_s is not None and budget_s <= 0,
+            )
             with lock:
                 res[i], tags[u.name] = r.resources, "measured"
             log.info(

@@ -254,8 +254,10 @@ def run_unit(
     timeout: float | None = None,
     keep: str | Path | None = None,
     status: dict | None = None,
+    cached_only: bool = False,
 ) -> UnitResult:
-    """Synthesise one unit (or take it from the cache); returns its resources."""
+    """Synthesise one unit (or take it from the cache); returns its resources.  With
+    ``cached_only`` a unit missing from the cache raises :class:`RtlError` instead of running."""
     yosys = find_yosys()
     options = {"abc9": abc9, "flatten": True, "v": 2}
     key = unit.key(options, yosys.version)
@@ -276,6 +278,8 @@ def run_unit(
                 )
             except (ValueError, TypeError):
                 log.warning("ignoring unreadable synthesis cache entry %s", hit)
+    if cached_only:
+        raise RtlError(f"{unit.name} ({unit.top}): not synthesised yet (no time left to run it)")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ticl-yosys-") as tmp:
         work = Path(tmp)
