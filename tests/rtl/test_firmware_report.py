@@ -173,7 +173,7 @@ def test_markdown_names_scaled_units_and_schedule_cycles():
         "- 64 x 256, P = 16: scaled units: glue; cycles from the schedule "
         "(Verilator build ran past 600 s)" in md
     )
-    assert "budget (900 s)" in md and "budget (600 s)" in md
+    assert "budget (900 s in this bench)" in md and "budget (600 s per row" in md
     # a fully measured table has no such list
     assert "Not measured:" not in markdown(_fw())
 

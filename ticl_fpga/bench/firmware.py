@@ -7,12 +7,13 @@ What is measured and what is derived (every row says which):
   (w6a6, pruned to :data:`SPARSITY`).  They do not depend on the capacity; an edge layer is
   instanced once per lane (``P``), so each table row multiplies the same measured units.
 * **graph layers** (gathers, scatters, row memories) and the **glue** (small layers, delays,
-  controller, wiring): synthesised at the default capacity and parallelism; other rows are
-  *scaled* from those syntheses by each module's size (rows x features x bits x lanes), unless
-  ``measure_all`` synthesises them too.
-* **cycles**: the default row's latency and initiation interval are measured in Verilator
-  (:func:`verilator_cycles`: the row's RTL with ``rtl/tb.cpp``, random graphs back to back);
-  the other rows' come from their emitted schedule (``rtl build``'s manifest), labelled so.
+  controller, wiring): synthesised for every row (``measure_all``, cached by unit), within a
+  per-row budget; a unit left over is *scaled* from the default's by size (rows x features x
+  bits x lanes) and named in the table's notes.
+* **cycles**: every row's latency and initiation interval are measured in Verilator
+  (:func:`verilator_cycles`: the row's RTL with ``rtl/tb.cpp``, random graphs back to back)
+  within a per-row budget; a row whose build does not finish keeps its emitted schedule
+  (``rtl build``'s manifest), labelled so.
 * **events/s per FPGA at 200 MHz**: ``200e6 / II`` graphs per second, divided by the graphs one
   event needs: two endcaps at PU 0 (each fits), and at PU 200 the eta windows of the capacity
   (counted on synthetic PU-200 events, with the edges no window holds).
@@ -927,12 +928,13 @@ def markdown(fw: dict[str, Any]) -> str:
         "Resources (`resources` column): every row's units are Yosys syntheses (`measured`): "
         "the dense layers are the default row's (identical modules, instanced per lane), the "
         "capacity/parallelism-dependent units (gathers, row memories, scatters, glue) are "
-        "synthesised per row; a unit whose synthesis ran past the row's budget "
-        f"({fw['seconds'].get('row_synthesis_budget', 0):.0f} s) is scaled from the default's "
+        "synthesised per row; a unit not synthesised within the row's budget "
+        f"({fw['seconds'].get('row_synthesis_budget', 0):.0f} s in this bench) is scaled from the default's "
         "by size (`measured+scaled`, named below the table).  Cycles (`cycles` column): "
         "`Verilator` = measured (random graphs back to back; the schedule's figure in brackets), "
-        "`schedule` = the emitted schedule where the Verilator build ran past its budget "
-        f"({fw['seconds'].get('verilator_budget', 0):.0f} s).  Events/s at 200 MHz: PU 0 = two "
+        "`schedule` = the emitted schedule where Verilator did not finish within the budget "
+        f"({fw['seconds'].get('verilator_budget', 0):.0f} s per row in this bench; reasons "
+        "below).  Events/s at 200 MHz: PU 0 = two "
         "endcap graphs per event; PU 200 = eta windows per endcap as counted on synthetic PU-200 "
         "events.",
         "",
