@@ -48,3 +48,48 @@ def test_markdown_header_and_readme_update(tmp_path):
     readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nend\n")
     update_readme(readme, "| new |")
     assert readme.read_text() == f"intro\n{README_START}\n| new |\n{README_END}\nend\n"
+
+
+def test_stage_code_keeps_every_partial_run():
+    from ticl_fpga.bench.report import stage_code
+
+    res = {
+        "quick": False,
+        "total_seconds": 1.0,
+        "machine": {"cpu": "x86_64", "threads": 2},
+        "provenance": {"git": "base"},
+        "data": DATA,
+        "training": {"config": "default", "graphs_per_s": 1.0},
+        # the format before stage_code: only the last partial run was named
+        "updated": ["training"],
+        "provenance_of_update": {"git": "t1"},
+    }
+    assert stage_code(res) == {"data": "base", "training": "t1"}
+    res["stage_code"] = {"data": "d2", "training": "t1"}
+    assert stage_code(res) == {"data": "d2", "training": "t1"}
+    md = markdown(res)
+    assert (
+        "Stages re-measured later (partial runs): data with code d2; training with code t1." in md
+    )
+
+
+def test_a_partial_run_merges_and_records_its_code(tmp_path):
+    import json
+
+    from ticl_fpga.bench.run import run_benchmarks
+
+    old = {
+        "quick": False,
+        "total_seconds": 5.0,
+        "machine": {"cpu": "x86_64", "threads": 2},
+        "provenance": {"git": "base"},
+        "data": DATA,
+        "updated": ["data"],
+        "provenance_of_update": {"git": "d1"},
+    }
+    (tmp_path / "results.json").write_text(json.dumps(old))
+    res = run_benchmarks(tmp_path, stages=(), work=tmp_path / "w")  # runs nothing, merges
+    assert res["data"] == DATA and res["provenance"]["git"] == "base"  # the full run's
+    assert res["stage_code"] == {"data": "d1"}
+    assert "updated" not in res and "provenance_of_update" not in res
+    assert json.loads((tmp_path / "results.json").read_text())["stage_code"] == {"data": "d1"}

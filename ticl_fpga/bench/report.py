@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ticl_fpga.bench import STAGES
 from ticl_fpga.bench import bias as bias_report
 from ticl_fpga.bench import firmware as fw_report
 from ticl_fpga.bench.inference import format_table
@@ -125,6 +126,19 @@ def summary_table(res: dict[str, Any]) -> str:
     return markdown_table(rows, ("measurement", "value", "target"))
 
 
+def stage_code(res: dict[str, Any]) -> dict[str, str]:
+    """The code (git hash) each stage in ``res`` was measured with.
+
+    Partial runs record theirs in ``stage_code``; results written before that kept only the last
+    partial run's stages (``updated``, ``provenance_of_update``).
+    """
+    code = {s: res["provenance"]["git"] for s in STAGES if s in res}
+    if "updated" in res and "provenance_of_update" in res:
+        code.update({s: res["provenance_of_update"]["git"] for s in res["updated"]})
+    code.update(res.get("stage_code", {}))
+    return code
+
+
 def markdown(res: dict[str, Any]) -> str:
     parts = [
         MD_TITLE,
@@ -135,10 +149,16 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         summary_table(res),
     ]
-    if "updated" in res:
+    code = stage_code(res)
+    later = {s: c for s, c in code.items() if c != res["provenance"]["git"]}
+    if later:
+        by_code: dict[str, list[str]] = {}
+        for s, c in later.items():
+            by_code.setdefault(c, []).append(s)
         parts[3:3] = [
-            f"Stages {', '.join(res['updated'])} re-measured later with code "
-            f"{res['provenance_of_update']['git']}.",
+            "Stages re-measured later (partial runs): "
+            + "; ".join(f"{', '.join(ss)} with code {c}" for c, ss in by_code.items())
+            + ".",
             "",
         ]
     if "inference" in res:

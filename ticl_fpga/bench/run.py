@@ -26,6 +26,7 @@ from ticl_fpga.bench.report import (
     README_END,
     README_START,
     markdown,
+    stage_code,
     summary_table,
     update_readme,
 )
@@ -112,11 +113,12 @@ def run_benchmarks(
     if set(stages) != set(STAGES) and previous.exists():
         # a partial run updates its stages and keeps the others' numbers (with their provenance)
         old = json.loads(previous.read_text())
+        code = stage_code(old)
+        code.update({s: res["provenance"]["git"] for s in stages})
         res = {
-            **old,
+            **{k: v for k, v in old.items() if k not in ("updated", "provenance_of_update")},
             **{k: v for k, v in res.items() if k in stages},
-            "updated": list(stages),
-            "provenance_of_update": res["provenance"],
+            "stage_code": code,
         }
         res["total_seconds"] = old.get("total_seconds", 0)
     write_json(out_dir / "results.json", res)
