@@ -56,3 +56,20 @@ def test_narrow_accumulator_fails_in_csim_and_names_layer(golden, tmp_path):
     assert first.first_layer.startswith("Gemm_4_out0 [GNNDense]")
     assert sum(m.n_diff for m in report.mismatches) > 0
     assert np.isfinite(first.max_code_diff) and first.max_code_diff > 0
+
+
+@pytest.mark.slow
+def test_trace_is_its_own_when_another_csim_is_global(golden, csim, tmp_path):
+    """A C simulation already in the global symbol scope (as after ROOT's interpreter re-opens
+    it) must not capture a later one's trace globals: localisation still names the layer."""
+    import ctypes
+    import os
+
+    ctypes.CDLL(csim(CASE)._top_function_lib._name, mode=os.RTLD_GLOBAL)
+    vectors = golden(CASE)
+    acc = too_narrow_accumulator(vectors, "edge_mlp.1")
+    hls_model = build_csim(
+        vectors.qonnx_model(), tmp_path / "prj", accum_overrides={"edge_mlp.1": acc}
+    )
+    first = check_case(vectors, hls_model=hls_model).mismatches[0]
+    assert first.first_layer is not None and first.first_layer.startswith("Gemm_4_out0")

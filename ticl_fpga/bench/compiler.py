@@ -12,6 +12,7 @@ import torch
 
 from ticl_fpga.compile.build import HlsBuildConfig, build_hls
 from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.compile.csim import own_symbols
 from ticl_fpga.compile.predict import hls_predict
 from ticl_fpga.compile.to_qonnx import export_qonnx, quantize_inputs
 from ticl_fpga.rtl.bench import default_quant_model
@@ -43,7 +44,8 @@ def compiler_benchmark(
     )
     t_convert = time.perf_counter() - t0
     t0 = time.perf_counter()
-    hls_model.compile()
+    with own_symbols():
+        hls_model.compile()
     t_compile = time.perf_counter() - t0
     rng = np.random.default_rng(0)
     graphs = []

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ticl_fpga.compile.capacity import Capacity
+from ticl_fpga.compile.csim import own_symbols
 from ticl_fpga.config import StrictModel
 from ticl_fpga.errors import ConfigError, TiclFpgaError, require
 
@@ -161,7 +162,8 @@ def build_hls(
     )
     if compile:
         t1 = time.perf_counter()
-        hls_model.compile()
+        with own_symbols():
+            hls_model.compile()
         log.info("compiled C simulation in %.1fs", time.perf_counter() - t1)
     return hls_model
 

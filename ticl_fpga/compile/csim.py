@@ -6,11 +6,43 @@ the hardware's node order, and one batched call of the hls4ml C simulation.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+from collections.abc import Iterator
+
 import numpy as np
 
 from ticl_fpga.compile.capacity import PaddedGraph
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
 from ticl_fpga.errors import InputError
+
+
+class _OwnSymbolsCDLL(ctypes.CDLL):
+    """A C-simulation library that binds to its own symbols first (``RTLD_DEEPBIND``)."""
+
+    def __init__(self, name, mode: int = os.RTLD_LOCAL | getattr(os, "RTLD_DEEPBIND", 0), **kw):
+        super().__init__(name, mode=mode, **kw)
+
+
+@contextlib.contextmanager
+def own_symbols() -> Iterator[None]:
+    """Load the hls4ml C simulations compiled inside this block with ``RTLD_DEEPBIND``.
+
+    Every C simulation library defines the same globals (``nnet::trace_enabled``,
+    ``nnet::trace_outputs``).  Once one of them is in the process's global scope (a later
+    ``dlopen(RTLD_GLOBAL)`` of an already loaded library, as ROOT's interpreter does), every
+    library loaded after it binds to that one's globals: its trace stays empty (uninitialised
+    memory) and its predictions read another model's trace flag.  hls4ml loads the library with
+    ``ctypes.cdll.LoadLibrary`` (also inside ``trace()``); within this block that loader binds each
+    library to its own symbols.
+    """
+    saved = ctypes.cdll
+    ctypes.cdll = ctypes.LibraryLoader(_OwnSymbolsCDLL)
+    try:
+        yield
+    finally:
+        ctypes.cdll = saved
 
 
 def quantize_array(values: np.ndarray, t: Fixed) -> np.ndarray:

@@ -7,6 +7,7 @@ layer whose output differs.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,14 @@ import numpy as np
 from tqdm import tqdm
 
 from ticl_fpga.compile.capacity import Capacity, PaddedGraph, fits, split_to_fit
-from ticl_fpga.compile.csim import _arrays, _flat, check_finite, run_csim, to_input_grid
+from ticl_fpga.compile.csim import (
+    _arrays,
+    _flat,
+    check_finite,
+    own_symbols,
+    run_csim,
+    to_input_grid,
+)
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
 from ticl_fpga.errors import InputError
 
@@ -147,7 +155,11 @@ def trace_compare(
         qonnx_model, padded.x, padded.edge_index, padded.edge_attr, full_context=True
     )
     inputs = [a.reshape(1, -1) for a in _flat(padded)]
-    _, trace = hls_model.trace(inputs)
+    # trace() recompiles and reloads the library: a fresh stamp gives the traced build its own
+    # file (a path already loaded would return the untraced library), loaded with own symbols
+    hls_model.config.config["Stamp"] = uuid.uuid4().hex[-8:]
+    with own_symbols():
+        _, trace = hls_model.trace(inputs)
     equal: dict[str, bool] = {}
     first = None
     for layer in hls_model.get_layers():
@@ -159,4 +171,13 @@ def trace_compare(
         equal[layer.name] = ok
         if not ok and first is None:
             first = layer.name
+            n_diff = int((ref != got).sum()) if ref.shape == got.shape else -1
+            log.debug(
+                "trace: first diverging layer %s (%s): shapes %s / %s, %d values differ",
+                layer.name,
+                layer.get_attr("onnx_output"),
+                ref.shape,
+                got.shape,
+                n_diff,
+            )
     return first, equal

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ticl_fpga.compile.capacity import PaddedGraph
+from ticl_fpga.compile.csim import own_symbols
 from ticl_fpga.compile.hls4ml_ext.fixed import Fixed
 from ticl_fpga.golden.localize import localize as localize_mismatch
 from ticl_fpga.golden.mapping import gemm_layer_map
@@ -66,7 +67,8 @@ def build_csim(
                     break
         if left:
             raise ConfigError(f"accum_overrides: no dense layer named {', '.join(left)}")
-    hls_model.compile()
+    with own_symbols():
+        hls_model.compile()
     return hls_model
 
 
