@@ -44,7 +44,7 @@ from ticl_fpga.export.onnx import export_run_onnx
 from ticl_fpga.export.torchscript import export_run_torchscript
 from ticl_fpga.io import atomic_path, check_output, dir_lock, mark_folder, write_json, write_text
 from ticl_fpga.quantize.cost import cost_of_model, mean_graph_size
-from ticl_fpga.quantize.prune import PruneConfig, parse_target, quantize_and_prune
+from ticl_fpga.quantize.prune import PruneConfig, parse_targets, quantize_and_prune
 from ticl_fpga.quantize.qat import QATConfig, load_quant_model
 from ticl_fpga.quantize.qmodel import model_recipe
 from ticl_fpga.quantize.recipe import load_recipe
@@ -64,7 +64,11 @@ class DemoConfig(StrictModel):
     train_config: str = "default"
     epochs: int | None = Field(None, ge=1)
     recipe: str = "w6a6"
-    prune_target: str = "edge_efficiency_at_purity-1%"
+    prune_target: str | None = Field(
+        None,
+        description="pruning target (e.g. edge_efficiency_at_purity-1%); None: the recipe's own "
+        "target set (w6a6: physics within 1 % and agreement >= 0.98)",
+    )
     prune_schedule: list[float] = [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95]
     qat_epochs: int = Field(3, ge=0)
     finetune_epochs: int = Field(2, ge=0)
@@ -178,7 +182,7 @@ def _quantize(ctx: DemoContext) -> dict[str, Any]:
     c = ctx.cfg
     ds = load_dataset(ctx.dataset)
     recipe = load_recipe(c.recipe)
-    target = parse_target(c.prune_target, recipe.prune)
+    target = parse_targets([c.prune_target] if c.prune_target else None, recipe.prune)
     result = quantize_and_prune(
         ctx.train_dir,
         recipe,
@@ -402,11 +406,12 @@ def _run_demo(
 def index_page(cfg: DemoConfig, out: Path, records: dict[str, Any]) -> str:
     """Markdown index linking every artefact and plot of the run folder."""
     total = sum(r.get("seconds", 0) for r in records.values())
+    target = f"`{cfg.prune_target}`" if cfg.prune_target else "the recipe's own"
     lines = [
         "# ticl-fpga demo run",
         "",
         f"Settings: `demo.yaml` ({cfg.events} synthetic events, PU {cfg.pileup}, recipe {cfg.recipe}, "
-        f"target `{cfg.prune_target}`); code {provenance()['git']}; stages took {total:.0f} s in all.",
+        f"target {target}); code {provenance()['git']}; stages took {total:.0f} s in all.",
         "",
         markdown_table(
             [
