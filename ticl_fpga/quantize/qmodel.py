@@ -130,34 +130,26 @@ class BrevitasLayers:
             return_quant_tensor=False,
         )
 
-    def relu(self, name: str) -> nn.Module:
-        return self.qnn.QuantReLU(
-            act_quant=self.fp.Uint8ActPerTensorFixedPoint,
-            bit_width=self.recipe.bits(name).act_bits,
-            return_quant_tensor=False,
+    def _act(self, layer: str, *, bits: int, signed: bool, relu: bool = False) -> nn.Module:
+        """A per-tensor power-of-two activation quantizer (``QuantReLU`` or ``QuantIdentity``)."""
+        cls = self.qnn.QuantReLU if relu else self.qnn.QuantIdentity
+        quant = (
+            self.fp.Int8ActPerTensorFixedPoint if signed else self.fp.Uint8ActPerTensorFixedPoint
         )
+        return cls(act_quant=quant, bit_width=bits, return_quant_tensor=False)
+
+    def relu(self, name: str) -> nn.Module:
+        return self._act(name, bits=self.recipe.bits(name).act_bits, signed=False, relu=True)
 
     def input_quant(self, name: str) -> nn.Module:
-        return self.qnn.QuantIdentity(
-            act_quant=self.fp.Int8ActPerTensorFixedPoint,
-            bit_width=self.recipe.input_bits,
-            return_quant_tensor=False,
-        )
+        return self._act(name, bits=self.recipe.input_bits, signed=True)
 
     def requant(self, name: str) -> nn.Module:
         # Aggregated messages are sums/maxima of ReLU outputs: non-negative, so unsigned.
-        return self.qnn.QuantIdentity(
-            act_quant=self.fp.Uint8ActPerTensorFixedPoint,
-            bit_width=self.recipe.bits(name).act_bits,
-            return_quant_tensor=False,
-        )
+        return self._act(name, bits=self.recipe.bits(name).act_bits, signed=False)
 
     def output_quant(self, name: str) -> nn.Module:
-        return self.qnn.QuantIdentity(
-            act_quant=self.fp.Int8ActPerTensorFixedPoint,
-            bit_width=self.recipe.output_bits,
-            return_quant_tensor=False,
-        )
+        return self._act(name, bits=self.recipe.output_bits, signed=True)
 
 
 def build_quant_model(spec: GNNSpec, recipe: Recipe) -> EdgeClassifierGNN:
