@@ -241,3 +241,31 @@ def test_row_synthesis_without_budget_scales_what_is_not_cached(tmp_path):
     )
     assert tags == {"w8": "scaled"} and res[0]["lut"] == 2 * RES["lut"]  # size 8 / 4
     assert not list(tmp_path.glob("*.json"))  # nothing was synthesised
+
+
+def test_other_sparsity_rows_and_where_they_come_from(tmp_path):
+    import json
+
+    from ticl_fpga.bench.run import _recipe_target_sparsities
+
+    fw = {
+        **_fw(),
+        "other_sparsities": [
+            {
+                "sparsity": 0.5,
+                "nonzero_weights": 30000,
+                "dense_lut_model": 5250,
+                "dense_lut_estimate": 5000.0,
+            }
+        ],
+    }
+    row = summary_rows(fw)[-1]
+    assert row[0].startswith("dense-layer LUTs at sparsity 0.50") and "estimate" in row[0]
+    assert row[1] == "5e+03 (8.0x below 16-bit dense)"  # 40000 / 5000
+    assert "At sparsity 0.50" in markdown(fw) and "about 5000 scaled" in markdown(fw)
+    # the distilled rows of the agreement stage, this run's first, else the last results'
+    rows = [{"distill_weight": 0.0, "sparsity": 0.0}, {"distill_weight": 1.0, "sparsity": 0.5}]
+    assert _recipe_target_sparsities({"agreement": {"rows": rows}}, tmp_path / "none") == (0.5,)
+    (tmp_path / "r.json").write_text(json.dumps({"agreement": {"rows": rows[1:]}}))
+    assert _recipe_target_sparsities({}, tmp_path / "r.json") == (0.5,)
+    assert _recipe_target_sparsities({}, tmp_path / "none") == ()

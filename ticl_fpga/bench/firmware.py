@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -379,8 +380,13 @@ def firmware_benchmark(
     measure_cycles: bool = True,
     row_budget_s: float | None = None,
     verilator_budget_s: float | None = None,
+    other_sparsities: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Synthesise the default model at ``default`` and build the capacity x parallelism table.
+
+    ``other_sparsities`` (e.g. where the default recipe's full target set stops pruning): the
+    same model's dense-layer LUTs there by the cost model, and that ratio applied to the
+    synthesised dense LUTs (an estimate, labelled so).
 
     Other rows: their units identical to the default's (the dense layers) take its syntheses;
     their capacity/parallelism-dependent units (graph modules, glue) are synthesised too when
@@ -594,6 +600,11 @@ def firmware_benchmark(
             "measured Yosys LUTs of the same layers (one lane)",
             "bops_ratio_vs_16bit_dense": cost["bops_ratio_vs_16bit_dense"],
         },
+        "other_sparsities": _other_sparsities(
+            other_sparsities,
+            model_lut=cost["fpga"]["lut"],
+            measured_lut=sum(r.total("lut") for r in measured if r.kind == "dense"),
+        ),
         "table": table,
         "pileup": pu,
         "devices": DEVICES,
@@ -794,6 +805,27 @@ def _fits(row: dict[str, Any]) -> str:
     return "none"
 
 
+def _other_sparsities(
+    sparsities: Sequence[float], *, model_lut: float, measured_lut: float
+) -> list[dict[str, Any]]:
+    """Dense-layer LUTs of the default model pruned to each of ``sparsities`` (cost model)."""
+    from ticl_fpga.quantize.cost import cost_of_model
+
+    out = []
+    for sp in sparsities:
+        q = default_pruned_model(sparsity=float(sp))
+        c = cost_of_model(q, _recipe(q), n_nodes=1, n_edges=1)
+        out.append(
+            {
+                "sparsity": float(sp),
+                "nonzero_weights": c["nonzero_weights"],
+                "dense_lut_model": c["fpga"]["lut"],
+                "dense_lut_estimate": measured_lut * c["fpga"]["lut"] / max(model_lut, 1),
+            }
+        )
+    return out
+
+
 def _dense_model_check(qmodel, measured) -> list[dict[str, Any]]:
     """Fitted cost model vs the measured syntheses of the default model's dense layers: the
     in-fit error, and for a layer in the fit its leave-one-out error (``cost_model.yaml``)."""
@@ -872,6 +904,16 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{pv['dense16_lut_model']:.3g} / {pv['pruned_dense_lut_measured']:.3g} "
             f"({pv['ratio_measured_over_model_reference']:.1f}x)",
             "replaces BOPs 20x",
+        ),
+        *(
+            (
+                f"dense-layer LUTs at sparsity {o['sparsity']:.2f} (default recipe's target set; "
+                "cost model x synthesis ratio, an estimate)",
+                f"{o['dense_lut_estimate']:.3g} ({pv['dense16_lut_model'] / max(o['dense_lut_estimate'], 1):.1f}x "
+                "below 16-bit dense)",
+                "",
+            )
+            for o in fw.get("other_sparsities", [])
         ),
     ]
 
@@ -998,6 +1040,14 @@ def markdown(fw: dict[str, Any]) -> str:
         f"{pv['dense16_lut_model']:.0f} LUT by the cost model ({pv['note']}).  "
         f"Ratio {pv['ratio_measured_over_model_reference']:.1f}x (BOPs ratio "
         f"{pv['bops_ratio_vs_16bit_dense']:.1f}x, the literature's number).",
+        *(
+            f"At sparsity {o['sparsity']:.2f} (where the default recipe's full target set, with "
+            f"agreement >= 0.98, stops pruning): {o['nonzero_weights']} non-zero weights, "
+            f"{o['dense_lut_model']:.0f} dense LUT by the cost model, about "
+            f"{o['dense_lut_estimate']:.0f} scaled to the synthesis above (an estimate, not "
+            "synthesised)."
+            for o in fw.get("other_sparsities", [])
+        ),
         "",
         "Cost model (`rtl/cost_model.yaml`, input bits as their own term) vs these syntheses: "
         "a layer in the fit shows its in-fit error and its leave-one-out error (refitted "

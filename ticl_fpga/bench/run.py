@@ -107,7 +107,12 @@ def run_benchmarks(
             if quick
             else {}
         )
-        res["firmware"] = firmware_benchmark(work / "firmware", rtl_result=res.get("rtl"), **kw)
+        res["firmware"] = firmware_benchmark(
+            work / "firmware",
+            rtl_result=res.get("rtl"),
+            other_sparsities=_recipe_target_sparsities(res, out_dir / "results.json"),
+            **kw,
+        )
     res["total_seconds"] = time.perf_counter() - t_all
     previous = out_dir / "results.json"
     if set(stages) != set(STAGES) and previous.exists():
@@ -127,6 +132,19 @@ def run_benchmarks(
     if readme is not None:
         update_readme(readme, summary_table(res))
     return res
+
+
+def _recipe_target_sparsities(res: dict[str, Any], previous: Path) -> tuple[float, ...]:
+    """Sparsities the agreement stage's distilled models stopped at (this run's, else the last
+    results'), so the firmware stage can say what the default recipe's target set costs."""
+    agreement = res.get("agreement")
+    if agreement is None and previous.exists():
+        try:
+            agreement = json.loads(previous.read_text()).get("agreement")
+        except (OSError, ValueError):
+            agreement = None
+    rows = (agreement or {}).get("rows", [])
+    return tuple(sorted({float(r["sparsity"]) for r in rows if r.get("distill_weight", 0) > 0}))
 
 
 def check_bench_output(out_dir: Path, *, force: bool = False) -> None:
