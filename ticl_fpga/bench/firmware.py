@@ -88,13 +88,11 @@ def _size(params: dict[str, int]) -> float:
 def default_pruned_model(sparsity: float = SPARSITY, recipe: str = RECIPE, seed: int = 0):
     """The default spec, quantized with ``recipe``, magnitude-pruned to ``sparsity`` (no training:
     resources depend on shapes, bits and non-zeros, not on what the weights learned)."""
-    from ticl_fpga.quantize.prune import prune_to, remove_pruning
     from ticl_fpga.rtl.bench import default_quant_model
 
-    q = default_quant_model(recipe, seed=seed)
-    prune_to(q, sparsity)
-    remove_pruning(q)
-    return q.eval()
+    # pruned before calibration, as rtl.bench does (pruning an already pruned model to a lower
+    # sparsity would keep the higher one)
+    return default_quant_model(recipe, seed=seed, sparsity=sparsity).eval()
 
 
 _DENSE_MEMO: dict[tuple, Any] = {}
