@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -261,12 +261,21 @@ def resources_label(unit_sources: dict[str, str]) -> tuple[str, list[str]]:
     return ("measured" if tags == {"measured"} else "+".join(sorted(tags))), others
 
 
-def _row_synthesis(
-    row_units, measured, by_top, default, *, jobs: int, cache_dir, budget_s: float | None
-) -> tuple[list[dict[str, float]], dict[str, str]]:
-    """Resources of every unit of a (non-default) row: a unit identical to one of the default's
-    takes that synthesis; the others (graph modules, glue) are synthesised here (cached) until
-    ``budget_s`` runs out, and a unit left over is scaled from the default's (labelled)."""
+def _budgeted_runs(
+    units,
+    order: Sequence[int],
+    *,
+    jobs: int,
+    cache_dir,
+    budget_s: float | None,
+    on_result: Callable[[int, Any], None],
+    on_error: Callable[[int, Exception], None],
+    cached_only: bool = False,
+    status: dict | None = None,
+) -> None:
+    """Synthesise ``units[i]`` for ``i`` in ``order`` in ``jobs`` threads until ``budget_s`` runs
+    out (each run's timeout is what is left); ``on_result(i, result)`` or ``on_error(i, exc)``
+    (a :class:`TiclFpgaError` or timeout) is called under one lock."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -274,6 +283,36 @@ def _row_synthesis(
     from ticl_fpga.rtl.synth import run_unit
 
     deadline = None if budget_s is None else time.perf_counter() + budget_s
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        left = None if deadline is None else deadline - time.perf_counter()
+        try:
+            r = run_unit(
+                units[i],
+                cache_dir=cache_dir,
+                timeout=None if left is None else max(left, 1.0),
+                cached_only=cached_only,
+                status=status,
+            )
+        except (TiclFpgaError, TimeoutError) as exc:
+            with lock:
+                on_error(i, exc)
+            return
+        with lock:
+            on_result(i, r)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for f in [pool.submit(one, i) for i in order]:
+            f.result()
+
+
+def _row_synthesis(
+    row_units, measured, by_top, default, *, jobs: int, cache_dir, budget_s: float | None
+) -> tuple[list[dict[str, float]], dict[str, str]]:
+    """Resources of every unit of a (non-default) row: a unit identical to one of the default's
+    takes that synthesis; the others (graph modules, glue) are synthesised here (cached) until
+    ``budget_s`` runs out, and a unit left over is scaled from the default's (labelled)."""
     res: list[dict[str, float]] = [{} for _ in row_units]
     tags: dict[str, str] = {}
     todo = []
@@ -291,37 +330,32 @@ def _row_synthesis(
             tags[u.name] = "measured" if same.source.startswith("Yosys") else same.source[:10]
         else:
             todo.append(i)
-    lock = threading.Lock()
 
-    def one(i: int) -> None:
-        u = row_units[i]
-        left = None if deadline is None else deadline - time.perf_counter()
-        try:
-            r = run_unit(
-                u,
-                cache_dir=cache_dir,
-                timeout=None if left is None else max(left, 1.0),
-                cached_only=budget_s is not None and budget_s <= 0,
-            )
-            with lock:
-                res[i], tags[u.name] = r.resources, "measured"
-            log.info(
-                "firmware row synthesis: %s %s LUT (%s)",
-                u.name,
-                r.resources.get("lut"),
-                "cached" if r.cached else f"{r.seconds:.0f} s",
-            )
-        except (TiclFpgaError, TimeoutError) as exc:
-            log.warning("firmware row synthesis: %s scaled (%s)", u.name, str(exc)[:200])
-            r2, tag = _unit_resources(u, measured, by_top, default)
-            with lock:
-                res[i], tags[u.name] = r2, tag
+    def done(i: int, r) -> None:
+        res[i], tags[row_units[i].name] = r.resources, "measured"
+        log.info(
+            "firmware row synthesis: %s %s LUT (%s)",
+            row_units[i].name,
+            r.resources.get("lut"),
+            "cached" if r.cached else f"{r.seconds:.0f} s",
+        )
+
+    def failed(i: int, exc: Exception) -> None:
+        log.warning("firmware row synthesis: %s scaled (%s)", row_units[i].name, str(exc)[:200])
+        res[i], tags[row_units[i].name] = _unit_resources(row_units[i], measured, by_top, default)
 
     # glue last: the largest, and the one most likely to run out of the budget
     todo.sort(key=lambda i: (row_units[i].kind == "glue", _size(row_units[i].params)))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for f in [pool.submit(one, i) for i in todo]:
-            f.result()
+    _budgeted_runs(
+        row_units,
+        todo,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        budget_s=budget_s,
+        cached_only=budget_s is not None and budget_s <= 0,
+        on_result=done,
+        on_error=failed,
+    )
     return res, tags
 
 
@@ -626,56 +660,44 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
     """Synthesise ``units`` (graph modules and glue first, then dense layers smallest first) until
     ``budget_s`` runs out; a dense layer left over gets the fitted cost model's numbers, any other
     unit is reported as not measured.  Returns (results in unit order, names not synthesised)."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     from ticl_fpga.errors import TiclFpgaError
     from ticl_fpga.rtl.synth import SynthUnit, UnitResult, progress_lines, run_unit
 
-    deadline = None if budget_s is None else time.perf_counter() + budget_s
     order = sorted(
         range(len(units)),
         key=lambda i: (units[i].kind == "dense", sum(map(len, units[i].sources.values()))),
     )
     results: dict[int, UnitResult] = {}
     skipped: dict[str, str] = {}
-    lock = threading.Lock()
     running: dict[str, dict] = {}
 
-    def one(i: int) -> None:
-        u = units[i]
-        left = None if deadline is None else deadline - time.perf_counter()
-        try:
-            # a spent budget still takes cached units (a 1 s limit fails anything else)
-            r = run_unit(
-                u,
-                cache_dir=cache_dir,
-                timeout=None if left is None else max(left, 1.0),
-                status=running,
-            )
-            log.info(
-                "firmware synthesis: %s %s LUT (%s)",
-                u.name,
-                r.resources["lut"],
-                "cached" if r.cached else f"{r.seconds:.0f} s",
-            )
-        except (TiclFpgaError, TimeoutError) as exc:
-            with lock:
-                skipped[u.name] = str(exc)[:300]
-            log.warning("firmware synthesis: %s not measured (%s)", u.name, str(exc)[:200])
-            return
-        with lock:
-            results[i] = r
+    def done(i: int, r: UnitResult) -> None:
+        results[i] = r
+        log.info(
+            "firmware synthesis: %s %s LUT (%s)",
+            units[i].name,
+            r.resources["lut"],
+            "cached" if r.cached else f"{r.seconds:.0f} s",
+        )
 
-    def finished() -> int:
-        return len(results) + len(skipped)
+    def failed(i: int, exc: Exception) -> None:
+        # a spent budget still takes cached units (a 1 s limit fails anything else)
+        skipped[units[i].name] = str(exc)[:300]
+        log.warning("firmware synthesis: %s not measured (%s)", units[i].name, str(exc)[:200])
 
-    with (
-        progress_lines("firmware synthesis", running, finished, len(units)),
-        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+    with progress_lines(
+        "firmware synthesis", running, lambda: len(results) + len(skipped), len(units)
     ):
-        for f in [pool.submit(one, i) for i in order]:
-            f.result()
+        _budgeted_runs(
+            units,
+            order,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            budget_s=budget_s,
+            status=running,
+            on_result=done,
+            on_error=failed,
+        )
     # a graph module that ran out of time: synthesise it with one feature and scale by F (its
     # cost is linear in the features: every feature has its own bank and adder)
     for i, u in enumerate(units):
