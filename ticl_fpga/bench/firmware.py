@@ -726,20 +726,11 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
             for k, v in r1.resources.items()
             if isinstance(v, int | float)
         }
-        results[i] = UnitResult(
-            name=u.name,
-            top=u.top,
-            kind=u.kind,
-            params=dict(u.params),
-            count=u.count,
-            cells={},
-            resources=res,
-            logic_depth=r1.logic_depth,
-            seconds=r1.seconds,
-            cached=r1.cached,
-            key=r1.key,
-            source=f"extrapolated to F={f} from Yosys syntheses at F=1 and F=2 (full F ran "
-            "out of time)",
+        results[i] = _derived_result(
+            u,
+            res,
+            f"extrapolated to F={f} from Yosys syntheses at F=1 and F=2 (full F ran out of time)",
+            like=r1,
         )
         skipped.pop(u.name, None)
     out = []
@@ -747,23 +738,29 @@ def _synthesize_within(units, jobs: int, cache_dir, budget_s: float | None):
         if i in results:
             out.append(results[i])
         else:
-            out.append(
-                UnitResult(
-                    name=u.name,
-                    top=u.top,
-                    kind=u.kind,
-                    params=dict(u.params),
-                    count=u.count,
-                    cells={},
-                    resources={},
-                    logic_depth=None,
-                    seconds=0.0,
-                    cached=False,
-                    key="",
-                    source="not measured: " + skipped[u.name],
-                )
-            )
+            out.append(_derived_result(u, {}, "not measured: " + skipped[u.name]))
     return out, skipped
+
+
+def _derived_result(unit, resources: dict, source: str, like=None):
+    """A :class:`~ticl_fpga.rtl.synth.UnitResult` for ``unit`` that is not its own synthesis
+    (``like``: the synthesis it was derived from, for depth, time and cache key)."""
+    from ticl_fpga.rtl.synth import UnitResult
+
+    return UnitResult(
+        name=unit.name,
+        top=unit.top,
+        kind=unit.kind,
+        params=dict(unit.params),
+        count=unit.count,
+        cells={},
+        resources=resources,
+        logic_depth=like.logic_depth if like else None,
+        seconds=like.seconds if like else 0.0,
+        cached=like.cached if like else False,
+        key=like.key if like else "",
+        source=source,
+    )
 
 
 def _fill_dense_from_model(qmodel, results):
