@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from ticl_fpga.bench.bias import (
+    OwnScaleBiasLayers,
     markdown_section,
-    own_scale_qat,
     paired_auc_difference,
     summary_rows,
 )
@@ -106,7 +106,7 @@ def test_own_scale_biases_are_off_the_accumulator_grid(tmp_path):
     cfg = QATConfig(epochs=0, batch_size=8, calib_batches=2)
     recipe = load_recipe("w6a6")
     models = {
-        "own": own_scale_qat(fm, recipe, train, config=cfg),
+        "own": quantize_model(fm, recipe, train, config=cfg, layers=OwnScaleBiasLayers),
         "acc": quantize_model(fm, recipe, train, config=cfg),
     }
     tied = {}

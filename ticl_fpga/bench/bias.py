@@ -21,18 +21,16 @@ from torch import nn
 from ticl_fpga.data.dataset import load_dataset
 from ticl_fpga.data.synthetic import tiny_dataset
 from ticl_fpga.evaluate.metrics import roc_auc
-from ticl_fpga.model.gnn import EdgeClassifierGNN, build_float_model
+from ticl_fpga.model.gnn import build_float_model
 from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.quantize.evaluation import model_scores
 from ticl_fpga.quantize.qat import (
     QATConfig,
-    calibrate,
     quantize_model,
-    seed_everything,
     train_epochs,
 )
-from ticl_fpga.quantize.qmodel import BrevitasLayers, load_float_weights
-from ticl_fpga.quantize.recipe import Recipe, load_recipe
+from ticl_fpga.quantize.qmodel import BrevitasLayers
+from ticl_fpga.quantize.recipe import load_recipe
 from ticl_fpga.tables import markdown_table
 
 log = logging.getLogger(__name__)
@@ -59,21 +57,6 @@ class OwnScaleBiasLayers(BrevitasLayers):
             bias_bit_width=b.bias_bits,
             return_quant_tensor=False,
         )
-
-
-def own_scale_qat(
-    float_model: EdgeClassifierGNN, recipe: Recipe, train, *, config: QATConfig
-) -> EdgeClassifierGNN:
-    """The QAT of :func:`~ticl_fpga.quantize.qat.quantize_model` with own-scale biases."""
-    seed_everything(config.seed)
-    qmodel = EdgeClassifierGNN(spec=float_model.spec, layers=OwnScaleBiasLayers(recipe))
-    qmodel.quant_recipe = recipe  # type: ignore[attr-defined]  # read by distill_settings
-    load_float_weights(qmodel, {k: v.detach() for k, v in float_model.state_dict().items()})
-    calibrate(qmodel, train, config=config)
-    train_epochs(
-        qmodel, train, config=config, desc=f"qat {recipe.name} own-scale bias", teacher=float_model
-    )
-    return qmodel.eval()
 
 
 def paired_auc_difference(
@@ -187,17 +170,22 @@ def bias_benchmark(
     }
     for name in recipes:
         recipe = load_recipe(name)
-        own, acc = [], []
+        runs: dict[str, list[list[np.ndarray]]] = {"own_scale": [], "accumulator": []}
         for seed in range(n_seeds):
             cfg = QATConfig(epochs=qat_epochs, lr=1e-3, batch_size=8, calib_batches=8, seed=seed)
-            own.append(scores(own_scale_qat(fm, recipe, train, config=cfg)))
-            acc.append(scores(quantize_model(fm, recipe, train, config=cfg)))
+            for key, layers in (("own_scale", OwnScaleBiasLayers), ("accumulator", BrevitasLayers)):
+                runs[key].append(
+                    scores(quantize_model(fm, recipe, train, config=cfg, layers=layers))
+                )
+        own, acc = runs["own_scale"], runs["accumulator"]
+        d = paired_auc_difference(own, acc, labels)
+        own_aucs, acc_aucs = [auc(s) for s in own], [auc(s) for s in acc]
         res["recipes"][name] = {
-            "auc_own_scale": float(np.mean([auc(s) for s in own])),
-            "auc_accumulator": float(np.mean([auc(s) for s in acc])),
-            "auc_own_scale_runs": [auc(s) for s in own],
-            "auc_accumulator_runs": [auc(s) for s in acc],
-            "accumulator_minus_own_scale": paired_auc_difference(own, acc, labels),
+            "auc_own_scale": float(np.mean(own_aucs)),
+            "auc_accumulator": float(np.mean(acc_aucs)),
+            "auc_own_scale_runs": own_aucs,
+            "auc_accumulator_runs": acc_aucs,
+            "accumulator_minus_own_scale": d,
             "distill_weight": recipe.distill_weight,
         }
         log.info("bias convention %s: %s", name, res["recipes"][name])

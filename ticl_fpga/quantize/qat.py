@@ -33,6 +33,7 @@ from ticl_fpga.io import atomic_path, write_json
 from ticl_fpga.model.gnn import EdgeClassifierGNN, build_float_model
 from ticl_fpga.model.spec import GNNSpec
 from ticl_fpga.quantize.qmodel import (
+    BrevitasLayers,
     assert_fixed_point,
     build_quant_model,
     finalize_calibration,
@@ -337,16 +338,18 @@ def quantize_model(
     *,
     config: QATConfig | None = None,
     spec: GNNSpec | None = None,
+    layers: type[BrevitasLayers] = BrevitasLayers,
 ) -> EdgeClassifierGNN:
     """QAT: twin of ``float_model`` with ``recipe``, float weights copied, calibrated, fine-tuned.
 
     The float model is the distillation teacher when the recipe's ``distill_weight`` is > 0.
+    ``layers``: the layer factory (see :func:`~ticl_fpga.quantize.qmodel.build_quant_model`).
     """
     config = config or QATConfig()
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     fmodel = as_float_model(float_model, spec)
     seed_everything(config.seed)
-    qmodel = build_quant_model(fmodel.spec, recipe)
+    qmodel = build_quant_model(fmodel.spec, recipe, layers=layers)
     float_state = {k: v.detach().cpu() for k, v in fmodel.state_dict().items()}
     load_float_weights(qmodel, float_state)
     calibrate(qmodel, train, config=config)

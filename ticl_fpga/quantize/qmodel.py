@@ -152,8 +152,13 @@ class BrevitasLayers:
         return self._act(name, bits=self.recipe.output_bits, signed=True)
 
 
-def build_quant_model(spec: GNNSpec, recipe: Recipe) -> EdgeClassifierGNN:
-    """Build the Brevitas twin of ``spec``; validates the recipe against the spec first."""
+def build_quant_model(
+    spec: GNNSpec, recipe: Recipe, *, layers: type[BrevitasLayers] = BrevitasLayers
+) -> EdgeClassifierGNN:
+    """Build the Brevitas twin of ``spec``; validates the recipe against the spec first.
+
+    ``layers``: the layer factory (a :class:`BrevitasLayers` subclass can change a quantizer,
+    e.g. the bias-convention benchmark's)."""
     if spec.aggr == "mean":
         from ticl_fpga.errors import ConfigError
 
@@ -162,7 +167,7 @@ def build_quant_model(spec: GNNSpec, recipe: Recipe) -> EdgeClassifierGNN:
             "fixed-point form; use 'sum' or 'max' for the quantized model"
         )
     recipe.validate_for(spec, source=f"recipe {recipe.name}")
-    model = EdgeClassifierGNN(spec=spec, layers=BrevitasLayers(recipe))
+    model = EdgeClassifierGNN(spec=spec, layers=layers(recipe))
     model.quant_recipe = recipe  # type: ignore[attr-defined]  # read by cost/save helpers
     link_bias_scales(model, recipe)
     return model
