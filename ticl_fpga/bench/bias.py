@@ -90,13 +90,12 @@ def paired_auc_difference(
         )
 
     n = len(labels)
-    everything = np.arange(n)
     per_run = [
         roc_auc(np.concatenate(b), np.concatenate(labels))
         - roc_auc(np.concatenate(a), np.concatenate(labels))
         for a, b in zip(a_runs, b_runs, strict=True)
     ]
-    diff = mean_diff(everything)
+    diff = float(np.mean(per_run))  # the mean difference over all events
     rng = np.random.default_rng(seed)
     boots = [d for d in (mean_diff(rng.integers(0, n, n)) for _ in range(n_boot)) if np.isfinite(d)]
     se_events = float(np.std(boots, ddof=1)) if len(boots) > 1 else 0.0
