@@ -273,6 +273,33 @@ def test_golden_case_bit_exact_in_verilator(vectors, tmp_path):
 
 
 @pytest.mark.slow
+def test_gather_copies_bit_exact_in_verilator(vectors, tmp_path, monkeypatch):
+    """A node memory gathered by more lanes than emit.MAX_GATHER_PORTS is written as copies of
+    gnn_gather (here 2 ports each: 4 ports at P = 2 -> 2 copies): still bit-exact, same cycles."""
+    import ticl_fpga.rtl.emit as emit
+    from ticl_fpga.rtl.build import check_graphs_from_golden, rtl_build
+
+    monkeypatch.setattr(emit, "MAX_GATHER_PORTS", 2)
+    report = rtl_build(
+        vectors.qonnx_model(),
+        tmp_path / "out",
+        edge_parallelism=2,
+        checks=check_graphs_from_golden(vectors),
+        csim=False,
+        source=CASE,
+    )
+    top = (tmp_path / "out" / "rtl" / "gnn_top.v").read_text()
+    assert ".NP(2)" in top and ".NP(4)" not in top and "_c1 (" in top
+    assert report["ok"], report["mismatches"]
+    assert report["comparisons"]["golden codes"]["graphs"] == len(vectors.graphs)
+    c = report["cycles"]
+    assert c["latency"] == c["expected_latency"] and c["interval"] == c["expected_interval"]
+    man = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    node_mems = [m for m in man["memories"] if m["module"] == "gnn_gather" and m["gather_ports"]]
+    assert node_mems and all(m["copies"] == 2 for m in node_mems)
+
+
+@pytest.mark.slow
 def test_max_aggregation_case_bit_exact_in_verilator(tmp_path):
     """The max-aggregation golden case, one edge per clock (gnn_scatter with MAX = 1): RTL ==
     exact reference == golden codes on every golden graph, cycles as scheduled."""

@@ -125,7 +125,7 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
     from ticl_fpga.compile.to_qonnx import export_qonnx
     from ticl_fpga.io import write_json
     from ticl_fpga.rtl.build import make_manifest
-    from ticl_fpga.rtl.emit import emit_design
+    from ticl_fpga.rtl.emit import MAX_GATHER_PORTS, emit_design
     from ticl_fpga.rtl.graph import build_design
 
     row_dir = work / f"n{n_max}_e{e_max}_p{p}"
@@ -138,6 +138,7 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
         "e_max": e_max,
         "p": p,
         "format": 2,  # 2: gnn_scatter in memories; ports kept for the Verilator testbench
+        "max_gather_ports": MAX_GATHER_PORTS,  # wider gathers written as copies
     }
     if done.exists() and (row_dir / "rtl" / "gnn_top.v").exists():
         prev = json.loads(done.read_text())
@@ -150,6 +151,7 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
                 "ports": prev["ports"],
             }
     row_dir.mkdir(parents=True, exist_ok=True)
+    before = _rtl_digest(row_dir / "rtl")
     cap = Capacity(n_max=n_max, e_max=e_max)
     model = export_qonnx(qmodel, cap, row_dir / "model.qonnx.onnx")
     design = build_design(model, p)
@@ -162,7 +164,9 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
     finally:
         emit_mod.build_dense = orig
     manifest = make_manifest(design, emitted, cap, f"default spec {RECIPE}")
-    (row_dir / "cycles.json").unlink(missing_ok=True)  # measured on the previous RTL
+    if _rtl_digest(row_dir / "rtl") != before:  # cycles measured on other RTL
+        (row_dir / "cycles.json").unlink(missing_ok=True)
+        (row_dir / "cycles_failed.json").unlink(missing_ok=True)
     write_json(
         done,
         {
@@ -181,8 +185,27 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
     }
 
 
+def _rtl_digest(rtl: Path) -> str | None:
+    """Hash of every Verilog file under ``rtl`` (None when there is none): a row emitted again
+    to the same text keeps its measured cycles."""
+    import hashlib
+
+    files = sorted(Path(rtl).rglob("*.v")) if Path(rtl).is_dir() else []
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(rtl)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def verilator_cycles(
-    em: dict[str, Any], *, n_graphs: int = 4, seed: int = 0, budget_s: float | None = None
+    em: dict[str, Any],
+    *,
+    n_graphs: int = 4,
+    seed: int = 0,
+    budget_s: float | None = None,
+    jobs: int = 2,
 ) -> dict[str, Any]:
     """Latency and II of an emitted row measured in Verilator (``rtl/tb.cpp``): ``n_graphs``
     random full graphs fed back to back as fast as ``in_ready`` allows.  The schedule does not
@@ -191,7 +214,9 @@ def verilator_cycles(
 
     ``budget_s`` bounds the Verilator build and the run (each); past it :class:`RtlError` is
     raised and the attempt remembered (``cycles_failed.json``), so a later bench with the same or
-    a smaller budget does not spend it again."""
+    a smaller budget does not spend it again.  ``jobs``: parallel compilers of the build (a long
+    build can be run beforehand with ``budget_s=None`` and ``jobs=1``; the bench then reads its
+    ``cycles.json``)."""
     import json
 
     from ticl_fpga.io import write_json
@@ -228,7 +253,7 @@ def verilator_cycles(
     ]
     t0 = time.perf_counter()
     try:
-        binary = build_sim(em["rtl"], row_dir / "sim", ports, timeout=budget_s)
+        binary = build_sim(em["rtl"], row_dir / "sim", ports, jobs=jobs, timeout=budget_s)
         res = run_sim(binary, graphs, row_dir / "sim", timeout=budget_s)
     except RtlError as exc:
         if budget_s is not None and "ran past" in str(exc):

@@ -302,6 +302,8 @@ def _hls_expectation(project: Path, p: int) -> dict | None:
 
 def make_manifest(design, emitted, capacity, source: str) -> dict:
     """What per-layer synthesis and the cost model need: modules, layers, widths, sizes."""
+    from ticl_fpga.rtl.emit import MAX_GATHER_PORTS
+
     t = design.tensors
     load = max(design.n_rows, design.edge_beats)
     stages = [
@@ -340,6 +342,10 @@ def make_manifest(design, emitted, capacity, source: str) -> dict:
                     else "gnn_row_mem"
                 ),
                 "gather_ports": len(ten.gathered_by) * design.p,
+                # gnn_gather instances holding the tensor (emit.MAX_GATHER_PORTS ports each)
+                "copies": max(1, -(-len(ten.gathered_by) * design.p // MAX_GATHER_PORTS))
+                if ten.domain == "node" and not scatter
+                else 1,
             }
         )
     types = {}

@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 TOP = "gnn_top"
 CW = 16  # counter width (rows, beats, cycles of a stage)
+#: Most gather (random read) ports of one ``gnn_gather`` instance: a node memory gathered by
+#: more lanes is written as copies of at most this many ports each, all written alike (Yosys
+#: 0.70's ``memory_libmap`` runs out of memory on one memory with 33 read ports, the 64 x 256,
+#: P = 16 design's; it maps 9 by replicating the memory per read port, as the copies do).
+MAX_GATHER_PORTS = 8
 
 
 def verilog_lib_dir() -> Path:
@@ -535,13 +540,31 @@ def _top_text(top: _Top, d: Design, stages: list[StageInfo]) -> str:
             gout = f"g_{n}"
             lines.append(f"  wire [{w - 1}:0] rd_{n};")
             lines.append(f"  wire [{np_ * w - 1}:0] {gout};")
-            lines.append(
-                f"  gnn_gather #(.N({d.n_rows}), .W({w}), .NP({np_}), .IW({IW}), .AW({CW}), "
-                f".BANKS({banks})) mem_{n} (\n"
-                f"      .clk(clk), .we({we}), .wbank({wb}), .waddr({wa}), .wdata({wd}), .rbank({rb}),\n"
-                f"      .raddr(cnt), .rdata(rd_{n}),\n"
-                f"      .idx({idx_bus}), .gdata({gout})\n  );"
-            )
+            if np_ <= MAX_GATHER_PORTS:
+                lines.append(
+                    f"  gnn_gather #(.N({d.n_rows}), .W({w}), .NP({np_}), .IW({IW}), .AW({CW}), "
+                    f".BANKS({banks})) mem_{n} (\n"
+                    f"      .clk(clk), .we({we}), .wbank({wb}), .waddr({wa}), .wdata({wd}), "
+                    f".rbank({rb}),\n"
+                    f"      .raddr(cnt), .rdata(rd_{n}),\n"
+                    f"      .idx({idx_bus}), .gdata({gout})\n  );"
+                )
+            else:
+                # copies of the memory, each with MAX_GATHER_PORTS of the gather ports; the row
+                # read port of the first one is used
+                lines.append(f"  wire [{np_ * IW - 1}:0] gi_{n} = {idx_bus};")
+                for c, lo in enumerate(range(0, np_, MAX_GATHER_PORTS)):
+                    cp = min(MAX_GATHER_PORTS, np_ - lo)
+                    rd = f"rd_{n}" if c == 0 else ""
+                    lines.append(
+                        f"  gnn_gather #(.N({d.n_rows}), .W({w}), .NP({cp}), .IW({IW}), "
+                        f".AW({CW}), .BANKS({banks})) mem_{n}{f'_c{c}' if c else ''} (\n"
+                        f"      .clk(clk), .we({we}), .wbank({wb}), .waddr({wa}), .wdata({wd}), "
+                        f".rbank({rb}),\n"
+                        f"      .raddr(cnt), .rdata({rd}),\n"
+                        f"      .idx(gi_{n}[{(lo + cp) * IW - 1}:{lo * IW}]), "
+                        f".gdata({gout}[{(lo + cp) * w - 1}:{lo * w}])\n  );"
+                    )
             for j, gname in enumerate(gl):
                 lanes = d.p
                 lo = j * lanes * w
