@@ -175,7 +175,53 @@ def test_markdown_names_scaled_units_and_schedule_cycles():
     )
     assert "budget (900 s in this bench)" in md and "budget (600 s per row" in md
     # a fully measured table has no such list
-    assert "Not measured:" not in markdown(_fw())
+    assert "Row notes" not in markdown(_fw())
+
+
+def test_markdown_says_which_glue_is_per_module_and_how_it_compares():
+    fw = _fw()
+    p16 = {
+        **fw["table"][0],
+        "p": 16,
+        "glue_lut": 54321.0,
+        "glue_synthesis": "per module (41 distinct modules, 59 instances, and the top's own logic)",
+    }
+    gc = {
+        "row": "64 x 256, P = 4",
+        "lut_flat": 20000,
+        "lut_per_module": 21000,
+        "ff_flat": 30000,
+        "ff_per_module": 29700,
+        "lut_rel_diff": 0.05,
+        "ff_rel_diff": -0.01,
+    }
+    md = markdown({**fw, "table": [fw["table"][0], p16], "glue_check": gc})
+    assert "- 64 x 256, P = 16: glue 54321 LUT synthesised per module (41 distinct" in md
+    assert "21000 LUT / 29700 FF against 20000 / 30000 in one flat synthesis (+5% / -1%)" in md
+    assert "P = 16: glue" not in markdown(fw)
+
+
+@needs_yosys
+def test_row_synthesis_scales_the_whole_glue_when_a_module_is_missing(tmp_path):
+    """A per-module glue with one module not synthesised (budget 0, empty cache): the glue is
+    scaled from the default's as one unit, its modules count nothing, and it says so."""
+    from ticl_fpga.bench.firmware import _glue_fields, _row_synthesis
+    from ticl_fpga.rtl.synth import SynthUnit, UnitResult
+
+    glue = UnitResult("glue", "gnn_top", "glue", {}, 1, {}, dict(RES), None, 1.0, False, "k")
+    top16 = "gnn_scatter #(.P(16)) s0 (\n"
+    units = [
+        SynthUnit("reg_add_W4", "reg_add", {"reg_add": REG_ADD}, {"W": 4}, 3, "glue_module"),
+        SynthUnit("glue", "gnn_top", {"gnn_top": top16}, kind="glue"),
+    ]
+    res, tags = _row_synthesis(
+        units, [glue], {"glue": [glue]}, (64, 256, 1), jobs=1, cache_dir=tmp_path, budget_s=0
+    )
+    assert tags == {"glue": "scaled"} and res[0] == {} and res[1]["lut"] == 16 * RES["lut"]
+    assert _glue_fields(units, res, tags) == {
+        "glue_lut": 16 * RES["lut"],
+        "glue_synthesis": "scaled",
+    }
 
 
 def test_glue_of_another_row_is_not_the_default_glue():

@@ -189,6 +189,38 @@ def test_units_from_an_rtl_folder(tmp_path):
     assert len(glue) == 1 and "gnn_row_mem" in glue[0].lib and "reg_add" in glue[0].sources
 
 
+def test_units_with_the_glue_per_module(tmp_path):
+    """hierarchical_glue: each small module of the glue is a unit of its own (times its
+    instances) and a black box of the glue; one with a vector parameter stays in the glue."""
+    from ticl_fpga.rtl.synth import units_from_rtl
+
+    rtl = _rtl_folder(tmp_path)
+    twice = TOP.replace(
+        "  gnn_row_mem",
+        "  reg_add #(.W(4)) u_add1 (.clk(clk), .a(b), .b(a), .y());\n"
+        "  reg_add #(.W(3)) u_add2 (.clk(clk), .a(a[2:0]), .b(b[2:0]), .y());\n  gnn_row_mem",
+    )
+    (rtl / "gnn_top.v").write_text(twice)
+    units = units_from_rtl(rtl, hierarchical_glue=True)
+    mods = [u for u in units if u.kind == "glue_module"]
+    (glue,) = [u for u in units if u.kind == "glue"]
+    assert sorted((u.name, u.top, u.params["W"], u.count) for u in mods) == [
+        ("reg_add_W3", "reg_add", 3, 1),
+        ("reg_add_W4", "reg_add", 4, 2),
+    ]
+    assert "reg_add" in mods[0].sources and "reg_add" in glue.lib
+    assert "reg_add" not in glue.sources and "gnn_row_mem" in glue.lib
+    # the flat split is unchanged
+    flat = units_from_rtl(rtl)
+    assert not [u for u in flat if u.kind == "glue_module"]
+    assert "reg_add" in next(u for u in flat if u.kind == "glue").sources
+    # a vector parameter (like the controller's): every instance of the module stays in the glue
+    (rtl / "gnn_top.v").write_text(twice.replace(".W(3)", ".W({2'b0, 2'd3})"))
+    units = units_from_rtl(rtl, hierarchical_glue=True)
+    assert not [u for u in units if u.kind == "glue_module"]
+    assert "reg_add" in next(u for u in units if u.kind == "glue").sources
+
+
 @needs_yosys
 def test_rtl_synth_cli(tmp_path):
     import subprocess

@@ -43,6 +43,12 @@ RECIPE = "w6a6"
 CAPACITIES = ((28, 56), (64, 256), (128, 512))
 PARALLELISM = (1, 4, 16)
 DEFAULT = (64, 256, 1)
+#: Rows with this many lanes or more synthesise their glue per module (``units_from_rtl``'s
+#: ``hierarchical_glue``): one Yosys run of the 64 x 256, P = 4 glue took 10-18 minutes and the
+#: P = 16 glue has about four times its logic.
+HIERARCHICAL_GLUE_P = 16
+#: The row on which per-module glue is compared with the flat glue synthesis (both measured).
+GLUE_CHECK_ROW = (64, 256, 4)
 
 #: Device classes (AMD UltraScale+ data sheet totals): LUT, FF, DSP, BRAM (36 Kb).
 DEVICES = {
@@ -368,6 +374,8 @@ def _row_synthesis(
     def failed(i: int, exc: Exception) -> None:
         log.warning("firmware row synthesis: %s scaled (%s)", row_units[i].name, str(exc)[:200])
         res[i], tags[row_units[i].name] = _unit_resources(row_units[i], measured, by_top, default)
+        if row_units[i].kind == "glue_module":
+            tags[row_units[i].name] = "missing"
 
     # glue last: the largest, and the one most likely to run out of the budget
     todo.sort(key=lambda i: (row_units[i].kind == "glue", _size(row_units[i].params)))
@@ -381,7 +389,69 @@ def _row_synthesis(
         on_result=done,
         on_error=failed,
     )
+    parts = [i for i, u in enumerate(row_units) if u.kind in ("glue", "glue_module")]
+    if len(parts) > 1 and any(tags[row_units[i].name] != "measured" for i in parts):
+        # a per-module glue with a module left over: the whole glue scaled from the default's
+        for i in parts:
+            res[i] = {}
+            tags.pop(row_units[i].name)
+        g = next(i for i in parts if row_units[i].kind == "glue")
+        res[g], tags["glue"] = _unit_resources(row_units[g], measured, by_top, default)
     return res, tags
+
+
+def _glue_fields(row_units, per_unit, tags) -> dict[str, Any]:
+    """A row's glue LUTs and how its glue was synthesised (flat, per module, or scaled)."""
+    idx = [i for i, u in enumerate(row_units) if u.kind in ("glue", "glue_module")]
+    mods = [i for i in idx if row_units[i].kind == "glue_module" and per_unit[i]]
+    if tags.get("glue") != "measured":
+        how = tags.get("glue", "missing")
+    elif mods:
+        how = (
+            f"per module ({len(mods)} distinct modules, "
+            f"{sum(row_units[i].count for i in mods)} instances, and the top's own logic)"
+        )
+    else:
+        how = "flat"
+    return {
+        "glue_lut": round(sum(per_unit[i].get("lut", 0) * row_units[i].count for i in idx), 1),
+        "glue_synthesis": how,
+    }
+
+
+def _glue_check(em, *, jobs: int, cache_dir, budget_s: float | None) -> dict[str, Any] | None:
+    """Per-module glue (``hierarchical_glue``) against the flat glue synthesis of the same row,
+    both Yosys; None unless every unit is synthesised (within ``budget_s``, else the cache)."""
+    from ticl_fpga.rtl.synth import units_from_rtl
+
+    flat = [u for u in units_from_rtl(em["rtl"]) if u.kind == "glue"]
+    hier = [
+        u for u in units_from_rtl(em["rtl"], hierarchical_glue=True) if u.kind.startswith("glue")
+    ]
+    units = flat + hier
+    got: dict[int, Any] = {}
+    _budgeted_runs(
+        units,
+        list(range(len(units))),
+        jobs=jobs,
+        cache_dir=cache_dir,
+        budget_s=budget_s,
+        cached_only=budget_s is not None and budget_s <= 0,
+        on_result=lambda i, r: got.__setitem__(i, r),
+        on_error=lambda i, exc: log.warning(
+            "firmware glue check: %s not synthesised (%s)", units[i].name, str(exc)[:200]
+        ),
+    )
+    if len(got) != len(units):
+        return None
+    out: dict[str, Any] = {"modules": len(hier) - 1, "instances": sum(u.count for u in hier) - 1}
+    for k in ("lut", "ff", "lutram", "srl", "carry"):
+        f = got[0].resources.get(k, 0)
+        h = sum(got[i].resources.get(k, 0) * units[i].count for i in range(1, len(units)))
+        out[f"{k}_flat"], out[f"{k}_per_module"] = f, h
+    out["lut_rel_diff"] = (out["lut_per_module"] - out["lut_flat"]) / max(out["lut_flat"], 1)
+    out["ff_rel_diff"] = (out["ff_per_module"] - out["ff_flat"]) / max(out["ff_flat"], 1)
+    return out
 
 
 # --------------------------------------------------------------------------- windows
@@ -514,7 +584,8 @@ def firmware_benchmark(
     syn_rows_s = 0.0
     for (n_max, e_max, p), em in rows_emitted.items():
         is_default = (n_max, e_max, p) == tuple(default)
-        row_units = units_from_rtl(em["rtl"])
+        hier = not is_default and p >= HIERARCHICAL_GLUE_P
+        row_units = units_from_rtl(em["rtl"], hierarchical_glue=hier)
         res = {k: 0.0 for k in RESOURCES}
         t_row = time.perf_counter()
         if is_default:  # ``measured`` is in the order of the default's units
@@ -576,6 +647,7 @@ def firmware_benchmark(
             "graphs_per_s": CLOCK_HZ / ii,
             "resources_source": label,
             "units_not_synthesised": not_synth,
+            **_glue_fields(row_units, per_unit, tags),
         }
         if cycles_note:
             row["cycles_note"] = cycles_note
@@ -586,6 +658,21 @@ def firmware_benchmark(
         row["fits"] = _fits(row)
         table.append(row)
     t_cyc = time.perf_counter() - t_cyc - syn_rows_s
+
+    glue_check = None
+    if any(r["glue_synthesis"].startswith("per module") for r in table) and (
+        tuple(GLUE_CHECK_ROW) in rows_emitted
+    ):
+        t_row = time.perf_counter()
+        glue_check = _glue_check(
+            rows_emitted[tuple(GLUE_CHECK_ROW)],
+            jobs=jobs,
+            cache_dir=cache_dir,
+            budget_s=row_budget_s,
+        )
+        if glue_check is not None:
+            glue_check["row"] = "{} x {}, P = {}".format(*GLUE_CHECK_ROW)
+        syn_rows_s += time.perf_counter() - t_row
 
     t_pu = time.perf_counter()
     pu = pileup_windows(work / "pileup", n_events=n_pileup_events)
@@ -663,6 +750,7 @@ def firmware_benchmark(
             measured_lut=sum(r.total("lut") for r in measured if r.kind == "dense"),
         ),
         "table": table,
+        "glue_check": glue_check,
         "pileup": pu,
         "devices": DEVICES,
         "anchors": ANCHORS,
@@ -960,6 +1048,16 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _glue_check_text(gc: dict[str, Any] | None) -> str:
+    if not gc:
+        return ""
+    return (
+        f"; on {gc['row']} the per-module glue is {gc['lut_per_module']:.0f} LUT / "
+        f"{gc['ff_per_module']:.0f} FF against {gc['lut_flat']:.0f} / {gc['ff_flat']:.0f} in "
+        f"one flat synthesis ({gc['lut_rel_diff']:+.0%} / {gc['ff_rel_diff']:+.0%})"
+    )
+
+
 def _depth(u: dict[str, Any]) -> str:
     if u["kind"] == "glue" or u["logic_depth"] is None:
         return "-"
@@ -1014,7 +1112,15 @@ def markdown(fw: dict[str, Any]) -> str:
         "capacity/parallelism-dependent units (gathers, row memories, scatters, glue) are "
         "synthesised per row; a unit not synthesised within the row's budget "
         f"({fw['seconds'].get('row_synthesis_budget', 0):.0f} s in this bench) is scaled from the default's "
-        "by size (`measured+scaled`, named below the table).  Cycles (`cycles` column): "
+        "by size (`measured+scaled`, named below the table).  Rows with P >= "
+        f"{HIERARCHICAL_GLUE_P} synthesise their glue per module (each distinct small module "
+        "once, times its instances, plus the top's own logic with the modules as black boxes: "
+        "a measurement of each module, without optimisation across module boundaries; one "
+        "Yosys run of their whole glue takes hours here)"
+        + _glue_check_text(fw.get("glue_check"))
+        + ".  A node memory read by more than 8 lanes is emitted as copies of an 8-port "
+        "gather (Yosys 0.70's memory_libmap fails on 33 read ports); each copy's row read "
+        "port is counted although only the first one's is used.  Cycles (`cycles` column): "
         "`Verilator` = measured (random graphs back to back; the schedule's figure in brackets), "
         "`schedule` = the emitted schedule where Verilator did not finish within the budget "
         f"({fw['seconds'].get('verilator_budget', 0):.0f} s per row in this bench; reasons "
@@ -1049,14 +1155,24 @@ def markdown(fw: dict[str, Any]) -> str:
                 if r.get("units_not_synthesised")
                 else "",
                 f"cycles from the schedule ({r['cycles_note']})" if r.get("cycles_note") else "",
+                f"glue {r['glue_lut']:.0f} LUT synthesised {r['glue_synthesis']}"
+                if r.get("glue_synthesis", "").startswith("per module")
+                else "",
             )
             if x
         )
         for r in fw["table"]
-        if r.get("units_not_synthesised") or r.get("cycles_note")
+        if r.get("units_not_synthesised")
+        or r.get("cycles_note")
+        or r.get("glue_synthesis", "").startswith("per module")
     ]
     if notes:
-        lines += ["", "Not measured:", "", *notes]
+        lines += [
+            "",
+            "Row notes (what is not measured, and how the glue was synthesised):",
+            "",
+            *notes,
+        ]
     lines += ["", "Anchors (literature):", ""]
     for a in fw["anchors"]:
         lines.append(f"- {a['design']}, {a['graph']}, {a['precision']}: {a['numbers']}.")

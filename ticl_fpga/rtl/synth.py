@@ -567,7 +567,9 @@ def instances(top_text: str) -> list[tuple[str, dict[str, int]]]:
 BIG_MODULES = ("dense_", "gnn_gather", "gnn_scatter", "gnn_row_mem")
 
 
-def units_from_rtl(rtl_dir: str | Path, top: str = "gnn_top") -> list[SynthUnit]:
+def units_from_rtl(
+    rtl_dir: str | Path, top: str = "gnn_top", *, hierarchical_glue: bool = False
+) -> list[SynthUnit]:
     """The synthesis units of the top in ``rtl_dir`` (``rtl build``'s ``rtl/`` folder).
 
     One unit per distinct (module, parameters) of the large modules (dense layers, gathers,
@@ -575,6 +577,12 @@ def units_from_rtl(rtl_dir: str | Path, top: str = "gnn_top") -> list[SynthUnit]
     those modules as black boxes (small graph layers, delays, controller, counters, wiring).
     Dense layers read their own file and da4ml's primitives; graph layers read every ``lib/``
     module (elaborated lazily, ``-defer``).
+
+    ``hierarchical_glue``: the small modules of the glue are units of their own too (kind
+    ``glue_module``, one per distinct module and parameters, times its instances) and the
+    ``glue`` unit keeps only the top's own logic (and any module with a non-integer parameter,
+    the controller); each module is then synthesised alone, without optimisation across module
+    boundaries (a large glue in one Yosys run takes too long).
     """
     rtl_dir = Path(rtl_dir)
     top_file = rtl_dir / f"{top}.v"
@@ -604,6 +612,15 @@ def units_from_rtl(rtl_dir: str | Path, top: str = "gnn_top") -> list[SynthUnit]
             )
     big_lib = {k: v for k, v in graph_lib.items() if k.startswith(BIG_MODULES)}
     small = {k: v for k, v in graph_lib.items() if k not in big_lib}
+    if hierarchical_glue:
+        parts = _glue_modules(top_text, small)
+        for module, params, n in parts:
+            label = module + "".join(f"_{k}{v}" for k, v in sorted(params.items()))
+            units.append(
+                SynthUnit(label, module, dict(small), params=params, count=n, kind="glue_module")
+            )
+        for module in {m for m, _, _ in parts}:  # black boxes of the glue
+            big_lib[module] = small.pop(module)
     units.append(
         SynthUnit(
             "glue",
@@ -614,6 +631,31 @@ def units_from_rtl(rtl_dir: str | Path, top: str = "gnn_top") -> list[SynthUnit]
         )
     )
     return units
+
+
+def _glue_modules(top_text: str, small: dict[str, str]) -> list[tuple[str, dict[str, int], int]]:
+    """(module, parameters, instances) of the top's small modules that can be synthesised on
+    their own: every instance of the module found with integer parameters only."""
+    found: dict[tuple[str, tuple], int] = {}
+    whole: set[str] = set()
+    for m in _INST_PARAM.finditer(top_text):
+        module = m[1]
+        if module not in small:
+            continue
+        ints = _PARAM.findall(m[2])
+        if len(ints) != len(re.findall(r"\.\w+\s*\(", m[2])):
+            whole.add(module)  # a vector parameter (the controller's): kept in the top
+            continue
+        key = (module, tuple(sorted((k, int(v)) for k, v in ints)))
+        found[key] = found.get(key, 0) + 1
+    out = []
+    for module in sorted({k[0] for k in found} - whole):
+        n_all = len(re.findall(rf"^\s*{module}\b", top_text, re.M))
+        mine = [(k, n) for k, n in found.items() if k[0] == module]
+        if sum(n for _, n in mine) != n_all:
+            continue  # an instance without parameters: the module stays in the top
+        out += [(module, dict(p), n) for (_, p), n in sorted(mine)]
+    return out
 
 
 def synthesize_rtl(
