@@ -85,6 +85,20 @@ def _check_inputs(
     _check_features(edge_attr, attr_name, edge_index.size(1 - pair_dim), edge_dim, "E")
 
 
+def _no_edges(x: Tensor, width: int) -> Tensor:
+    """The scores of an event without candidate edges: ``[0]`` (``width`` 0) or ``[0, width]``.
+
+    The model is not run for E = 0.  On CUDA, TorchScript's profiling executor specialises the
+    graph (and its fused kernels) on the first call; when that call had no edges, the next
+    edgeless call failed inside the model ("mat1 and mat2 must have the same dtype, but got Int
+    and Float"; seen on an H200 with torch 2.11, TensorExpr fuser on, the CPU unaffected).  An
+    event with no edges has nothing to score, so returning before the model is exact.
+    """
+    if width == 0:
+        return torch.zeros(0, dtype=x.dtype, device=x.device)
+    return torch.zeros(0, width, dtype=x.dtype, device=x.device)
+
+
 class _Checked(nn.Module):
     """A float model behind an input check (the signatures below differ in their call only)."""
 
@@ -100,6 +114,8 @@ class ValidatedScoringModel(_Checked):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         _check_inputs(x, "x", self.node_dim, edge_index, 0, edge_attr, "edge_attr", self.edge_dim)
+        if edge_index.size(1) == 0:
+            return _no_edges(x, 0)
         return torch.sigmoid(self.model(x, edge_index.long(), edge_attr))
 
 
@@ -110,6 +126,8 @@ class CmsswScoringModel(_Checked):
         _check_inputs(
             X, "X", self.node_dim, edge_index, 1, edge_features, "edge_features", self.edge_dim
         )
+        if edge_index.size(0) == 0:
+            return _no_edges(X, 1)
         # column 0 = in() (inner trackster), column 1 = out(): our [2, E] src -> dst
         ei = edge_index.t().contiguous().long()
         return torch.sigmoid(self.model(X, ei, edge_features)).unsqueeze(1)
