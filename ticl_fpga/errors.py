@@ -47,3 +47,25 @@ def require(module: str, extra: str = "fpga"):
         raise MissingDependencyError(
             f"'{module}' is not installed: pip install 'ticl-fpga[{extra}]' ({exc})"
         ) from exc
+
+
+def onnxruntime_too_old(exc: Exception) -> MissingDependencyError | None:
+    """ONNX Runtime's refusal of a model written by a newer ``onnx`` (an installed pair that does
+    not match, e.g. onnx 1.23 with onnxruntime 1.30: "Unsupported model IR version: 14, max
+    supported IR version: 13"), as an error that says what to upgrade; ``None`` for other errors."""
+    text = str(exc)
+    if "Unsupported model IR version" not in text:
+        return None
+    import importlib.metadata as md
+
+    versions = []
+    for name in ("onnx", "onnxruntime"):
+        try:
+            versions.append(f"{name} {md.version(name)}")
+        except md.PackageNotFoundError:
+            versions.append(f"{name} ?")
+    detail = text[text.index("Unsupported model IR version") :].splitlines()[0]
+    return MissingDependencyError(
+        f"{' and '.join(versions)} do not match ({detail}): "
+        "pip install --upgrade onnxruntime, or an onnx that writes an older IR version"
+    )
