@@ -570,9 +570,11 @@ def firmware_benchmark(
     # ---- the table
     t_emit = time.perf_counter()
     rows_emitted = {}
+    rows_skipped = []
     for n_max, e_max in capacities:
         for p in parallelism:
             if e_max % p:
+                rows_skipped.append(f"{n_max} x {e_max}, P = {p} (P must divide E_max)")
                 continue
             key = (n_max, e_max, p)
             rows_emitted[key] = (
@@ -751,6 +753,7 @@ def firmware_benchmark(
         ),
         "table": table,
         "glue_check": glue_check,
+        "rows_skipped": rows_skipped,
         "pileup": pu,
         "devices": DEVICES,
         "anchors": ANCHORS,
@@ -1166,6 +1169,8 @@ def markdown(fw: dict[str, Any]) -> str:
         or r.get("cycles_note")
         or r.get("glue_synthesis", "").startswith("per module")
     ]
+    if fw.get("rows_skipped"):
+        lines += ["", "No row: " + "; ".join(fw["rows_skipped"]) + "."]
     if notes:
         lines += [
             "",
