@@ -616,8 +616,9 @@ def units_from_rtl(
         parts = _glue_modules(top_text, small)
         for module, params, n in parts:
             label = module + "".join(f"_{k}{v}" for k, v in sorted(params.items()))
+            # every graph module readable: gnn_edge_index holds a gnn_row_mem of its own
             units.append(
-                SynthUnit(label, module, dict(small), params=params, count=n, kind="glue_module")
+                SynthUnit(label, module, graph_lib, params=params, count=n, kind="glue_module")
             )
         for module in {m for m, _, _ in parts}:  # black boxes of the glue
             big_lib[module] = small.pop(module)
