@@ -313,11 +313,17 @@ def run_unit(
             for f in ("synth.ys", "yosys.log", "stat.json", "ltp.txt"):
                 if (work / f).exists():
                     shutil.copy2(work / f, dest / f)
-        if proc.returncode != 0 or not (work / "stat.json").exists():
+        stat = work / "stat.json"
+        ltp = (work / "ltp.txt").read_text() if (work / "ltp.txt").exists() else ""
+        depth = parse_ltp(ltp)
+        if proc.returncode != 0 and depth is None and _complete_json(stat):
+            # the netlist is mapped and counted; only ltp (the depth proxy) failed: Yosys 0.70
+            # in wasm traps in ltp on a top whose modules are black boxes (a P = 16 glue)
+            log.warning("Yosys: ltp failed on %s; its resources are kept, no depth", unit.name)
+        elif proc.returncode != 0 or not stat.exists():
             tail = _log_tail(logf) or (err or "").strip()[-800:]
             raise RtlError(f"Yosys failed on {unit.name} ({unit.top}): {tail}")
-        cells = parse_stat_json((work / "stat.json").read_text(), unit.top)
-        depth = parse_ltp((work / "ltp.txt").read_text()) if (work / "ltp.txt").exists() else None
+        cells = parse_stat_json(stat.read_text(), unit.top)
     seconds = time.perf_counter() - t0
     res = UnitResult(
         name=unit.name,
@@ -339,6 +345,14 @@ def run_unit(
             {k: v for k, v in asdict(res).items() if k not in ("name", "count", "kind", "cached")},
         )
     return res
+
+
+def _complete_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _log_tail(path: Path, n: int = 6) -> str:
