@@ -13,6 +13,7 @@ A variant is ``name:key=value,...`` with keys
     input=N output=N       recipe input_bits / output_bits
     dw=W dt=T              distillation weight / temperature
     epochs=N lr=X          QAT epochs / learning rate (default 6 / 3e-4)
+    seed=N                 QAT / fine-tune shuffling seed (default 0)
     prune=0.3/0.5/0.7/0.8  pruning schedule walked after QAT (val and test agreement per step)
     ft=N                   fine-tuning epochs per pruning step (default 2)
     probe=1 probeat=0.5/0.7  also probe (PROBES) the QAT model and these pruning steps
@@ -176,7 +177,11 @@ def main(argv: list[str]) -> None:
         name, opts = parse_variant(text)
         t0 = time.perf_counter()
         recipe = make_recipe(opts)
-        qat = QATConfig(epochs=int(opts.get("epochs", 6)), lr=float(opts.get("lr", 3e-4)), seed=0)
+        qat = QATConfig(
+            epochs=int(opts.get("epochs", 6)),
+            lr=float(opts.get("lr", 3e-4)),
+            seed=int(opts.get("seed", 0)),
+        )
         qmodel = quantize_model(fmodel, recipe, train, config=qat)
 
         def emit(step: str, model, extra=None, name=name, opts=opts, t0=t0) -> None:

@@ -19,6 +19,7 @@ from ticl_fpga.bench import STAGES
 from ticl_fpga.bench.bias import bias_benchmark
 from ticl_fpga.bench.compiler import compiler_benchmark
 from ticl_fpga.bench.data import data_benchmark
+from ticl_fpga.bench.firmware import RECIPE as FIRMWARE_RECIPE
 from ticl_fpga.bench.firmware import firmware_benchmark
 from ticl_fpga.bench.inference import run_inference_benchmark
 from ticl_fpga.bench.report import (
@@ -143,6 +144,10 @@ def _recipe_target_sparsities(res: dict[str, Any], previous: Path) -> tuple[floa
             agreement = json.loads(previous.read_text()).get("agreement")
         except (OSError, ValueError):
             agreement = None
+    if (agreement or {}).get("recipe", FIRMWARE_RECIPE) != FIRMWARE_RECIPE:
+        # the firmware stage synthesises its own recipe: another recipe's stopping sparsity
+        # would be labelled as its target set's cost
+        return ()
     rows = (agreement or {}).get("rows", [])
     return tuple(sorted({float(r["sparsity"]) for r in rows if r.get("distill_weight", 0) > 0}))
 

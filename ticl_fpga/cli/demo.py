@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--events", type=int_at_least(20))
     p.add_argument("--pileup", type=nonneg_int)
     p.add_argument(
-        "--recipe", help="quantization recipe in quant/ (w8a8, w6a6, w4a4, mixed) or a path"
+        "--recipe",
+        help="quantization recipe in quant/ (default w6a8; w8a8, w6a6, w4a4, mixed) or a path",
     )
     p.add_argument(
         "--target", dest="prune_target", help="pruning target, e.g. edge_efficiency_at_purity-1%%"

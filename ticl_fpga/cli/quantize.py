@@ -19,6 +19,7 @@ from ticl_fpga.cli import (
 from ticl_fpga.compile.capacity import Capacity
 from ticl_fpga.errors import ConfigError, InputError
 from ticl_fpga.io import check_output
+from ticl_fpga.quantize.recipe import DEFAULT_RECIPE
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     _model_and_dataset(q, "float training run folder (model.pt)")
-    q.add_argument("--recipe", default="w6a6", help="recipe name in quant/ or YAML path")
+    q.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in quant/ or YAML path")
     q.add_argument("-o", "--output", required=True, help="quantized run folder to write")
     _qat_options(q)
     q.set_defaults(handler=_qat)
@@ -121,7 +122,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         **common,
     )
     _model_and_dataset(p, "float run folder, or a quantized run folder (skips QAT)", reference=True)
-    p.add_argument("--recipe", action="append", help="recipe(s); repeat for several (default w6a6)")
+    p.add_argument(
+        "--recipe",
+        action="append",
+        help=f"recipe(s); repeat for several (default {DEFAULT_RECIPE})",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -329,7 +334,7 @@ def _prune(args: argparse.Namespace) -> int:
         )
         results = {recipe.name: (out, result)}
     else:
-        names = args.recipe or ["w6a6"]
+        names = args.recipe or [DEFAULT_RECIPE]
         results = {}
         for name in names:
             recipe = _recipe(args, load_recipe(name))

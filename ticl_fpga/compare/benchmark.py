@@ -28,7 +28,7 @@ def agreement_benchmark(
     dataset_dir: str | Path,
     work: str | Path,
     *,
-    recipe: str = "w6a6",
+    recipe: str | None = None,
     targets: tuple[str, ...] | None = None,
     weights: dict[str, float] | None = None,
     qat_epochs: int = 6,
@@ -57,11 +57,11 @@ def agreement_benchmark(
     from ticl_fpga.quantize.evaluation import evaluate_model, model_scores
     from ticl_fpga.quantize.prune import PruneConfig, parse_targets, quantize_and_prune
     from ticl_fpga.quantize.qat import QATConfig, load_float_model, with_distillation
-    from ticl_fpga.quantize.recipe import load_recipe
+    from ticl_fpga.quantize.recipe import DEFAULT_RECIPE, load_recipe
 
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
-    base = load_recipe(recipe)
+    base = load_recipe(recipe or DEFAULT_RECIPE)
     weights = weights or {
         "without distillation": 0.0,
         "with distillation": base.distill_weight or 0.5,
