@@ -617,6 +617,9 @@ def firmware_benchmark(
             for k in RESOURCES:
                 res[k] += r.get(k, 0) * u.count
         label, not_synth = resources_label(tags)
+        glue = _glue_fields(row_units, per_unit, tags)
+        if label == "measured" and glue["glue_synthesis"].startswith("per module"):
+            label = "measured (glue per module)"
         sched = em["schedule"]
         lat, ii, cyc_src = int(sched["latency"]), int(sched["interval"]), "schedule"
         measured_cycles = None
@@ -649,7 +652,7 @@ def firmware_benchmark(
             "graphs_per_s": CLOCK_HZ / ii,
             "resources_source": label,
             "units_not_synthesised": not_synth,
-            **_glue_fields(row_units, per_unit, tags),
+            **glue,
         }
         if cycles_note:
             row["cycles_note"] = cycles_note
