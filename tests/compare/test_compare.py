@@ -326,3 +326,30 @@ def test_decision_stats_known_flips():
         fl, fpga, labels, max_e, eta, keep, cut=0.95, confidence=0.95, interval="wilson"
     )["cut_0.95"]
     assert (high["n_flips"], high["accepted_float"], high["agreement"]) == (0, 0, 1.0)
+
+
+def test_default_recipe_is_distilled_with_the_agreement_target():
+    """The recipe used when none is named distils from float and prunes to physics + agreement."""
+    from ticl_fpga.demo import DemoConfig
+    from ticl_fpga.quantize.prune import parse_targets
+    from ticl_fpga.quantize.recipe import DEFAULT_RECIPE, load_recipe
+
+    recipe = load_recipe(DEFAULT_RECIPE)
+    assert recipe.distill_weight > 0 and recipe.distill_focus == "working_point"
+    described = parse_targets(None, recipe.prune).describe()
+    assert "agreement >= 0.98" in described and "edge_efficiency_at_purity" in described
+    # the demo uses it with its own full target set unless --target is given
+    cfg = DemoConfig()
+    assert cfg.recipe == DEFAULT_RECIPE and cfg.prune_target is None
+
+
+def test_firmware_estimate_only_from_the_firmware_recipe(tmp_path):
+    """Another recipe's stopping sparsity is not passed to the firmware stage's cost estimate."""
+    from ticl_fpga.bench.firmware import RECIPE
+    from ticl_fpga.bench.run import _recipe_target_sparsities
+
+    rows = [{"distill_weight": 0.0, "sparsity": 0.0}, {"distill_weight": 1.0, "sparsity": 0.5}]
+    same = {"agreement": {"recipe": RECIPE, "rows": rows}}
+    other = {"agreement": {"recipe": RECIPE + "-other", "rows": rows}}
+    assert _recipe_target_sparsities(same, tmp_path / "none") == (0.5,)
+    assert _recipe_target_sparsities(other, tmp_path / "none") == ()
