@@ -122,3 +122,21 @@ def test_prune_cli_errors_are_one_line(extra, message, float_run, dataset_dir, t
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_qat_defaults_are_the_agreement_settings(tmp_path):
+    """Without --qat-config the CLI trains as the demo and agreement benchmark do (6 at 3e-4);
+    flags and a --qat-config YAML still win."""
+    import argparse
+
+    from ticl_fpga.cli.quantize import _qat_config
+
+    blank = dict(qat_config=None, epochs=None, lr=None, batch_size=None, calib_batches=None)
+    blank.update(seed=None, device=None)
+    cfg = _qat_config(argparse.Namespace(**blank))
+    assert (cfg.epochs, cfg.lr) == (6, 3e-4)
+    assert _qat_config(argparse.Namespace(**{**blank, "lr": 1e-3})).lr == 1e-3
+    yaml = tmp_path / "qat.yaml"
+    yaml.write_text("epochs: 2\n")
+    from_file = _qat_config(argparse.Namespace(**{**blank, "qat_config": str(yaml)}))
+    assert (from_file.epochs, from_file.lr) == (2, 1e-3)

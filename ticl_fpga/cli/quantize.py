@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 def _qat_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("fine-tuning (QATConfig)")
     g.add_argument("--qat-config", help="QATConfig YAML (flags below override it)")
-    g.add_argument("--epochs", type=int, help="QAT epochs after calibration (default 5)")
-    g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    g.add_argument("--epochs", type=int, help="QAT epochs after calibration (default 6)")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default 3e-4)")
     g.add_argument("--batch-size", type=int, help="graphs per batch (default 16)")
     g.add_argument("--calib-batches", type=int, help="batches to calibrate activations (default 8)")
     g.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -183,13 +183,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _qat_config(args: argparse.Namespace):
-    from ticl_fpga.quantize.qat import QATConfig
+    from ticl_fpga.quantize.qat import AGREEMENT_QAT, QATConfig
 
+    # without --qat-config: the demo's and agreement benchmark's QAT (6 epochs at 3e-4)
     return config_from_args(
         QATConfig,
         args,
         ("epochs", "lr", "batch_size", "calib_batches", "seed", "device"),
         path=args.qat_config,
+        base=None if args.qat_config else AGREEMENT_QAT,
         source="--qat-config/flags",
     )
 

@@ -62,6 +62,13 @@ class QATConfig(StrictModel):
     device: str = "cpu"
 
 
+#: QAT of ``ticl-fpga quantize``, the demo and the agreement benchmark (issue 16): 6 epochs at
+#: lr 3e-4.  The ``QATConfig`` defaults (5 at 1e-3) agreed with float up to 0.6 points less
+#: (scripts/agreement_sensitivity.py, four float models); they stay as they are for the other
+#: benchmarks that rely on them.
+AGREEMENT_QAT = {"epochs": 6, "lr": 3e-4}
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
