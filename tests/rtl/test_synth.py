@@ -221,6 +221,51 @@ def test_units_with_the_glue_per_module(tmp_path):
     assert "reg_add" in next(u for u in units if u.kind == "glue").sources
 
 
+RELU_TOP = """
+module gnn_top (input clk, input [15:0] a, output [7:0] y, output [7:0] z, output [15:0] w);
+  wire [15:0] r0;
+  wire [15:0] r1;
+  gnn_relu #(.N(2), .W(8), .S(1)) u_r0 (.in(a), .out(r0));
+  gnn_requant #(.N(2), .WI(8), .FI(4), .SI(1), .WO(4), .FO(2), .SO(0), .SYM(0)) u_q0 (
+      .clk(clk), .in(r0), .out(y));
+  gnn_relu #(.N(2), .W(8), .S(1)) u_r1 (.in(a), .out(r1));
+  gnn_requant #(.N(2), .WI(8), .FI(4), .SI(1), .WO(4), .FO(2), .SO(0), .SYM(0)) u_q1 (
+      .clk(clk), .in(r1), .out(z));
+  assign w = r1;
+endmodule
+"""
+
+
+def test_a_relu_feeding_only_a_requant_is_one_glue_unit(tmp_path):
+    """hierarchical_glue: a relu whose output goes to one requantize only is synthesised with it
+    (the wrapper gnn_relu_requant); one whose output is read elsewhere too stays on its own."""
+    from ticl_fpga.rtl.emit import verilog_lib_dir
+    from ticl_fpga.rtl.synth import RELU_REQUANT, units_from_rtl
+
+    rtl = tmp_path / "rtl"
+    (rtl / "lib").mkdir(parents=True)
+    (rtl / "layers").mkdir()
+    (rtl / "gnn_top.v").write_text(RELU_TOP)
+    for m in ("gnn_relu", "gnn_requant"):
+        (rtl / "lib" / f"{m}.v").write_text((verilog_lib_dir() / f"{m}.v").read_text())
+    mods = {u.top: u for u in units_from_rtl(rtl, hierarchical_glue=True) if u.kind != "glue"}
+    assert set(mods) == {RELU_REQUANT, "gnn_relu", "gnn_requant"}
+    assert all(u.count == 1 for u in mods.values())
+    assert mods[RELU_REQUANT].params == {
+        "N": 2,
+        "W": 8,
+        "S": 1,
+        "FI": 4,
+        "SI": 1,
+        "WO": 4,
+        "FO": 2,
+        "SO": 0,
+        "SYM": 0,
+    }
+    glue = next(u for u in units_from_rtl(rtl, hierarchical_glue=True) if u.kind == "glue")
+    assert {"gnn_relu", "gnn_requant"} <= set(glue.lib)
+
+
 @needs_yosys
 def test_rtl_synth_cli(tmp_path):
     import subprocess

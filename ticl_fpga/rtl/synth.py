@@ -628,13 +628,33 @@ def units_from_rtl(
     small = {k: v for k, v in graph_lib.items() if k not in big_lib}
     if hierarchical_glue:
         parts = _glue_modules(top_text, small)
-        for module, params, n in parts:
-            label = module + "".join(f"_{k}{v}" for k, v in sorted(params.items()))
-            # every graph module readable: gnn_edge_index holds a gnn_row_mem of its own
+        modules = {m for m, _, _ in parts}
+        pairs = _relu_requant_pairs(top_text) if {"gnn_relu", "gnn_requant"} <= modules else {}
+        left = {(m, tuple(sorted(p.items()))): n for m, p, n in parts}
+        for (rp, qp), n in pairs.items():
+            left[("gnn_relu", rp)] -= n
+            left[("gnn_requant", qp)] -= n
+        # every graph module readable: gnn_edge_index holds a gnn_row_mem of its own
+        for (module, params), n in left.items():
+            if n > 0:
+                label = module + "".join(f"_{k}{v}" for k, v in params)
+                units.append(
+                    SynthUnit(label, module, graph_lib, dict(params), count=n, kind="glue_module")
+                )
+        for (rp, qp), n in pairs.items():
+            params = {**dict(rp), **{k: v for k, v in qp if k not in ("N", "WI")}}
+            label = RELU_REQUANT + "".join(f"_{k}{v}" for k, v in sorted(params.items()))
             units.append(
-                SynthUnit(label, module, graph_lib, params=params, count=n, kind="glue_module")
+                SynthUnit(
+                    label,
+                    RELU_REQUANT,
+                    {**graph_lib, RELU_REQUANT: _RELU_REQUANT_V},
+                    params,
+                    count=n,
+                    kind="glue_module",
+                )
             )
-        for module in {m for m, _, _ in parts}:  # black boxes of the glue
+        for module in modules:  # black boxes of the glue
             big_lib[module] = small.pop(module)
     units.append(
         SynthUnit(
@@ -646,6 +666,49 @@ def units_from_rtl(
         )
     )
     return units
+
+
+#: A relu feeding only a requantize is synthesised with it (``hierarchical_glue``): apart, the
+#: relu's zeroing is not merged into the requantize's saturation.  A synthesis wrapper only.
+RELU_REQUANT = "gnn_relu_requant"
+_RELU_REQUANT_V = """
+module gnn_relu_requant #(
+    parameter N = 1, parameter W = 8, parameter S = 1, parameter FI = 8, parameter SI = 1,
+    parameter WO = 8, parameter FO = 4, parameter SO = 1, parameter SYM = 0
+) (input clk, input [N*W-1:0] in, output [N*WO-1:0] out);
+  wire [N*W-1:0] t;
+  gnn_relu #(.N(N), .W(W), .S(S)) u_relu (.in(in), .out(t));
+  gnn_requant #(.N(N), .WI(W), .FI(FI), .SI(SI), .WO(WO), .FO(FO), .SO(SO), .SYM(SYM)) u_q (
+      .clk(clk), .in(t), .out(out));
+endmodule
+"""
+_RELU = re.compile(
+    r"^\s*gnn_relu\s*#\((.*?)\)\s*\w+\s*\(\s*\.in\([^()]*\),\s*\.out\((\w+)\)\s*\);", re.M | re.S
+)
+_REQUANT = re.compile(
+    r"^\s*gnn_requant\s*#\((.*?)\)\s*\w+\s*\(\s*\.clk\(clk\),\s*\.in\((\w+)\),", re.M | re.S
+)
+
+
+def _relu_requant_pairs(top_text: str) -> dict[tuple[tuple, tuple], int]:
+    """(relu parameters, requantize parameters) -> instances, for every relu whose output wire
+    goes to one requantize and nowhere else (same N, relu W = requantize WI)."""
+
+    def ints(text: str) -> tuple:
+        return tuple(sorted((k, int(v)) for k, v in _PARAM.findall(text)))
+
+    relus = {m[2]: ints(m[1]) for m in _RELU.finditer(top_text)}
+    out: dict[tuple[tuple, tuple], int] = {}
+    for m in _REQUANT.finditer(top_text):
+        wire, qp = m[2], ints(m[1])
+        rp = relus.get(wire)
+        if rp is None or len(re.findall(rf"\b{wire}\b", top_text)) != 3:
+            continue  # not a relu's output, or read elsewhere too (declaration + 2 ports)
+        r, q = dict(rp), dict(qp)
+        if r.get("N") != q.get("N") or r.get("W") != q.get("WI"):
+            continue
+        out[(rp, qp)] = out.get((rp, qp), 0) + 1
+    return out
 
 
 def _glue_modules(top_text: str, small: dict[str, str]) -> list[tuple[str, dict[str, int], int]]:
