@@ -7,7 +7,7 @@ with the Brevitas model directly on the val/test graphs (no hls build per varian
 
 A variant is ``name:key=value,...`` with keys
 
-    recipe=w6a6            base recipe
+    recipe=NAME            base recipe (default: the default recipe, DEFAULT_RECIPE)
     bits=GROUP/W/A         per-layer override (GROUP: node_enc, edge_enc, edge_mlp.*, node_mlp.*,
                            aggr.*, head_hidden, head_out); repeatable via ';'
     input=N output=N       recipe input_bits / output_bits
@@ -45,9 +45,9 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
 
 
 def make_recipe(opts: dict[str, str]):
-    from ticl_fpga.quantize.recipe import Recipe, load_recipe
+    from ticl_fpga.quantize.recipe import DEFAULT_RECIPE, Recipe, load_recipe
 
-    base = load_recipe(opts.get("recipe", "w6a6")).model_dump()
+    base = load_recipe(opts.get("recipe", DEFAULT_RECIPE)).model_dump()
     layers = dict(base.get("layers") or {})
     for spec in filter(None, opts.get("bits", "").split(";")):
         group, w, a = spec.split("/")
