@@ -197,7 +197,7 @@ def test_markdown_says_which_glue_is_per_module_and_how_it_compares():
     }
     md = markdown({**fw, "table": [fw["table"][0], p16], "glue_check": gc})
     assert "- 64 x 256, P = 16: glue 54321 LUT synthesised per module (41 distinct" in md
-    assert "21000 LUT / 29700 FF against 20000 / 30000 in one flat synthesis (+5% / -1%)" in md
+    assert "21000 LUT / 29700 FF against 20000 / 30000 in one flat synthesis (+5.0% / -1.0%)" in md
     assert "P = 16: glue" not in markdown(fw)
     skipped = markdown({**fw, "rows_skipped": ["28 x 56, P = 16 (P must divide E_max)"]})
     assert "No row: 28 x 56, P = 16 (P must divide E_max)." in skipped

@@ -1060,7 +1060,7 @@ def _glue_check_text(gc: dict[str, Any] | None) -> str:
     return (
         f"; on {gc['row']} the per-module glue is {gc['lut_per_module']:.0f} LUT / "
         f"{gc['ff_per_module']:.0f} FF against {gc['lut_flat']:.0f} / {gc['ff_flat']:.0f} in "
-        f"one flat synthesis ({gc['lut_rel_diff']:+.0%} / {gc['ff_rel_diff']:+.0%})"
+        f"one flat synthesis ({gc['lut_rel_diff']:+.1%} / {gc['ff_rel_diff']:+.1%})"
     )
 
 
@@ -1120,7 +1120,8 @@ def markdown(fw: dict[str, Any]) -> str:
         f"({fw['seconds'].get('row_synthesis_budget', 0):.0f} s in this bench) is scaled from the default's "
         "by size (`measured+scaled`, named below the table).  Rows with P >= "
         f"{HIERARCHICAL_GLUE_P} synthesise their glue per module (each distinct small module "
-        "once, times its instances, plus the top's own logic with the modules as black boxes: "
+        "once, times its instances, a relu feeding only a requantize together with it, plus "
+        "the top's own logic with the modules as black boxes: "
         "a measurement of each module, without optimisation across module boundaries; one "
         "P = 4 glue took 10-18 min in one Yosys run, a P = 16 glue has about four times its "
         "logic)"
