@@ -312,3 +312,37 @@ def test_scatter_accumulators_map_to_distributed_ram(tmp_path, op):
     r = run_unit(SynthUnit("sc", "gnn_scatter", srcs, params=params))
     assert r.resources["lutram"] >= p * f * wo  # at least one RAM bit column per stored bit
     assert r.resources["ff"] <= f * wo + p * n < n * f * wo
+
+
+FAKE_YOSYS = """#!/bin/sh
+if [ "$1" = "-V" ]; then echo "Yosys 0.0 (fake)"; exit 0; fi
+echo "30. Executing LTP pass (find longest path)." > yosys.log
+if [ -n "$FAKE_STAT" ]; then
+  echo '{"modules": {"\\\\top": {"num_cells_by_type": {"LUT2": 3, "FDRE": 2}}}}' > stat.json
+fi
+echo "30. Executing LTP pass (find longest path)." > ltp.txt
+exit 1
+"""
+
+
+@pytest.mark.parametrize("stat", [True, False])
+def test_a_unit_counted_before_ltp_failed_keeps_its_resources(tmp_path, monkeypatch, stat):
+    """Yosys exits non-zero in ltp (the depth proxy) after stat -json was written: the unit keeps
+    its cell counts, without depth; without stat.json it is an RtlError (one line)."""
+    import ticl_fpga.rtl.synth as synth
+    from ticl_fpga.rtl import RtlError
+
+    fake = tmp_path / "yosys"
+    fake.write_text(FAKE_YOSYS)
+    fake.chmod(0o755)
+    monkeypatch.setenv("TICL_FPGA_YOSYS", str(fake))
+    monkeypatch.setattr(synth, "_YOSYS", None)
+    if stat:
+        monkeypatch.setenv("FAKE_STAT", "1")
+    unit = SynthUnit("u", "top", {"top": "module top; endmodule\n"})
+    if stat:
+        r = run_unit(unit)
+        assert r.resources["lut"] == 3 and r.resources["ff"] == 2 and r.logic_depth is None
+    else:
+        with pytest.raises(RtlError, match="Yosys failed on u"):
+            run_unit(unit)
