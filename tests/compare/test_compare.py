@@ -343,13 +343,22 @@ def test_default_recipe_is_distilled_with_the_agreement_target():
     assert cfg.recipe == DEFAULT_RECIPE and cfg.prune_target is None
 
 
-def test_firmware_estimate_only_from_the_firmware_recipe(tmp_path):
-    """Another recipe's stopping sparsity is not passed to the firmware stage's cost estimate."""
-    from ticl_fpga.bench.firmware import RECIPE
+def test_firmware_estimate_names_the_agreement_recipe(tmp_path):
+    """The firmware stage's estimate at the agreement stage's stopping sparsity is made for the
+    agreement stage's recipe (the default), not for the recipe the firmware stage synthesises."""
+    from ticl_fpga.bench.firmware import RECIPE, _other_sparsities
     from ticl_fpga.bench.run import _recipe_target_sparsities
+    from ticl_fpga.quantize.recipe import DEFAULT_RECIPE
 
     rows = [{"distill_weight": 0.0, "sparsity": 0.0}, {"distill_weight": 1.0, "sparsity": 0.5}]
     same = {"agreement": {"recipe": RECIPE, "rows": rows}}
-    other = {"agreement": {"recipe": RECIPE + "-other", "rows": rows}}
-    assert _recipe_target_sparsities(same, tmp_path / "none") == (0.5,)
-    assert _recipe_target_sparsities(other, tmp_path / "none") == ()
+    other = {"agreement": {"recipe": DEFAULT_RECIPE, "rows": rows}}
+    assert _recipe_target_sparsities(same, tmp_path / "none") == ((RECIPE, 0.5),)
+    assert _recipe_target_sparsities(other, tmp_path / "none") == ((DEFAULT_RECIPE, 0.5),)
+    # the recipe changes the estimate: 8-bit activations cost more LUTs than 6-bit ones
+    if DEFAULT_RECIPE != RECIPE:
+        a, b = _other_sparsities(
+            [(RECIPE, 0.5), (DEFAULT_RECIPE, 0.5)], model_lut=1, measured_lut=1
+        )
+        assert (a["recipe"], b["recipe"]) == (RECIPE, DEFAULT_RECIPE)
+        assert a["dense_lut_model"] != b["dense_lut_model"]

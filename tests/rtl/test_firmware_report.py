@@ -308,12 +308,17 @@ def test_other_sparsity_rows_and_where_they_come_from(tmp_path):
         ],
     }
     row = summary_rows(fw)[-1]
-    assert row[0].startswith("dense-layer LUTs at sparsity 0.50") and "estimate" in row[0]
+    assert row[0].startswith("dense-layer LUTs, w6a6 at sparsity 0.50") and "estimate" in row[0]
     assert row[1] == "5e+03 (8.0x below 16-bit dense)"  # 40000 / 5000
-    assert "At sparsity 0.50" in markdown(fw) and "about 5000 scaled" in markdown(fw)
+    assert "Recipe w6a6 at sparsity 0.50" in markdown(fw) and "about 5000 scaled" in markdown(fw)
     # the distilled rows of the agreement stage, this run's first, else the last results'
     rows = [{"distill_weight": 0.0, "sparsity": 0.0}, {"distill_weight": 1.0, "sparsity": 0.5}]
-    assert _recipe_target_sparsities({"agreement": {"rows": rows}}, tmp_path / "none") == (0.5,)
-    (tmp_path / "r.json").write_text(json.dumps({"agreement": {"rows": rows[1:]}}))
-    assert _recipe_target_sparsities({}, tmp_path / "r.json") == (0.5,)
+    agreement = {"recipe": "w6a8", "rows": rows}
+    assert _recipe_target_sparsities({"agreement": agreement}, tmp_path / "none") == (
+        ("w6a8", 0.5),
+    )
+    (tmp_path / "r.json").write_text(
+        json.dumps({"agreement": {"recipe": "w6a8", "rows": rows[1:]}})
+    )
+    assert _recipe_target_sparsities({}, tmp_path / "r.json") == (("w6a8", 0.5),)
     assert _recipe_target_sparsities({}, tmp_path / "none") == ()

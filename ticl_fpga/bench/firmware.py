@@ -507,13 +507,13 @@ def firmware_benchmark(
     measure_cycles: bool = True,
     row_budget_s: float | None = None,
     verilator_budget_s: float | None = None,
-    other_sparsities: Sequence[float] = (),
+    other_sparsities: Sequence[float | tuple[str, float]] = (),
 ) -> dict[str, Any]:
     """Synthesise the default model at ``default`` and build the capacity x parallelism table.
 
-    ``other_sparsities`` (e.g. where the default recipe's full target set stops pruning): the
-    same model's dense-layer LUTs there by the cost model, and that ratio applied to the
-    synthesised dense LUTs (an estimate, labelled so).
+    ``other_sparsities`` (sparsities, or ``(recipe, sparsity)`` pairs, e.g. where the default
+    recipe's full target set stops pruning): the default spec's dense-layer LUTs there by the
+    cost model, and that ratio applied to the synthesised dense LUTs (an estimate, labelled so).
 
     Other rows: their units identical to the default's (the dense layers) take its syntheses;
     their capacity/parallelism-dependent units (graph modules, glue) are synthesised too when
@@ -942,17 +942,20 @@ def _fits(row: dict[str, Any]) -> str:
 
 
 def _other_sparsities(
-    sparsities: Sequence[float], *, model_lut: float, measured_lut: float
+    sparsities: Sequence[float | tuple[str, float]], *, model_lut: float, measured_lut: float
 ) -> list[dict[str, Any]]:
-    """Dense-layer LUTs of the default model pruned to each of ``sparsities`` (cost model)."""
+    """Dense-layer LUTs of the default spec quantized with a recipe (the firmware's own when only
+    a sparsity is given) and pruned to a sparsity: cost model, and scaled to the synthesis."""
     from ticl_fpga.quantize.cost import cost_of_model
 
     out = []
-    for sp in sparsities:
-        q = default_pruned_model(sparsity=float(sp))
+    for item in sparsities:
+        recipe, sp = item if isinstance(item, tuple) else (RECIPE, item)
+        q = default_pruned_model(sparsity=float(sp), recipe=recipe)
         c = cost_of_model(q, _recipe(q), n_nodes=1, n_edges=1)
         out.append(
             {
+                "recipe": recipe,
                 "sparsity": float(sp),
                 "nonzero_weights": c["nonzero_weights"],
                 "dense_lut_model": c["fpga"]["lut"],
@@ -1043,8 +1046,9 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
         ),
         *(
             (
-                f"dense-layer LUTs at sparsity {o['sparsity']:.2f} (default recipe's target set; "
-                "cost model x synthesis ratio, an estimate)",
+                f"dense-layer LUTs, {o.get('recipe', fw['recipe'])} at sparsity "
+                f"{o['sparsity']:.2f} (default recipe's target set; cost model x synthesis "
+                "ratio, an estimate)",
                 f"{o['dense_lut_estimate']:.3g} ({pv['dense16_lut_model'] / max(o['dense_lut_estimate'], 1):.1f}x "
                 "below 16-bit dense)",
                 "",
@@ -1209,8 +1213,9 @@ def markdown(fw: dict[str, Any]) -> str:
         f"Ratio {pv['ratio_measured_over_model_reference']:.1f}x (BOPs ratio "
         f"{pv['bops_ratio_vs_16bit_dense']:.1f}x, the literature's number).",
         *(
-            f"At sparsity {o['sparsity']:.2f} (where the default recipe's full target set, with "
-            f"agreement >= 0.98, stops pruning): {o['nonzero_weights']} non-zero weights, "
+            f"Recipe {o.get('recipe', fw['recipe'])} at sparsity {o['sparsity']:.2f} (where the "
+            "default recipe's full target set, with agreement >= 0.98, stopped pruning in the "
+            f"agreement stage): {o['nonzero_weights']} non-zero weights, "
             f"{o['dense_lut_model']:.0f} dense LUT by the cost model, about "
             f"{o['dense_lut_estimate']:.0f} scaled to the synthesis above (an estimate, not "
             "synthesised)."

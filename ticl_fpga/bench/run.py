@@ -135,21 +135,20 @@ def run_benchmarks(
     return res
 
 
-def _recipe_target_sparsities(res: dict[str, Any], previous: Path) -> tuple[float, ...]:
-    """Sparsities the agreement stage's distilled models stopped at (this run's, else the last
-    results'), so the firmware stage can say what the default recipe's target set costs."""
+def _recipe_target_sparsities(res: dict[str, Any], previous: Path) -> tuple[tuple[str, float], ...]:
+    """(recipe, sparsity) where the agreement stage's distilled models stopped (this run's, else
+    the last results'), so the firmware stage can say what the default recipe's target set costs
+    (an estimate when that recipe is not the one the firmware stage synthesises)."""
     agreement = res.get("agreement")
     if agreement is None and previous.exists():
         try:
             agreement = json.loads(previous.read_text()).get("agreement")
         except (OSError, ValueError):
             agreement = None
-    if (agreement or {}).get("recipe", FIRMWARE_RECIPE) != FIRMWARE_RECIPE:
-        # the firmware stage synthesises its own recipe: another recipe's stopping sparsity
-        # would be labelled as its target set's cost
-        return ()
+    recipe = (agreement or {}).get("recipe", FIRMWARE_RECIPE)
     rows = (agreement or {}).get("rows", [])
-    return tuple(sorted({float(r["sparsity"]) for r in rows if r.get("distill_weight", 0) > 0}))
+    sparsities = {float(r["sparsity"]) for r in rows if r.get("distill_weight", 0) > 0}
+    return tuple((recipe, sp) for sp in sorted(sparsities))
 
 
 def check_bench_output(out_dir: Path, *, force: bool = False) -> None:
