@@ -308,7 +308,10 @@ def test_other_sparsity_rows_and_where_they_come_from(tmp_path):
         ],
     }
     row = summary_rows(fw)[-1]
-    assert row[0].startswith("dense-layer LUTs, w6a6 at sparsity 0.50") and "estimate" in row[0]
+    assert (
+        row[0].startswith("dense-layer LUTs, w6a6 at its target's sparsity 0.50")
+        and "estimate" in row[0]
+    )
     assert row[1] == "5e+03 (8.0x below 16-bit dense)"  # 40000 / 5000
     assert "Recipe w6a6 at sparsity 0.50" in markdown(fw) and "about 5000 scaled" in markdown(fw)
     # the distilled rows of the agreement stage, this run's first, else the last results'

@@ -1046,9 +1046,8 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
         ),
         *(
             (
-                f"dense-layer LUTs, {o.get('recipe', fw['recipe'])} at sparsity "
-                f"{o['sparsity']:.2f} (default recipe's target set; cost model x synthesis "
-                "ratio, an estimate)",
+                f"dense-layer LUTs, {o.get('recipe', fw['recipe'])} at its target's "
+                f"sparsity {o['sparsity']:.2f} (estimate)",
                 f"{o['dense_lut_estimate']:.3g} ({pv['dense16_lut_model'] / max(o['dense_lut_estimate'], 1):.1f}x "
                 "below 16-bit dense)",
                 "",
