@@ -314,6 +314,16 @@ def test_other_sparsity_rows_and_where_they_come_from(tmp_path):
     )
     assert row[1] == "5e+03 (8.0x below 16-bit dense)"  # 40000 / 5000
     assert "Recipe w6a6 at sparsity 0.50" in markdown(fw) and "about 5000 scaled" in markdown(fw)
+    # with its own dense layers synthesised: the Yosys sum, and which layers were not measured
+    synth = {"dense_lut_synth": 4000.0, "dense_ff_synth": 900.0, "dense_dsp_synth": 0.0}
+    fw["other_sparsities"][0].update(synth, dense_units=12, dense_units_measured=12)
+    row = summary_rows(fw)[-1]
+    assert row[0].endswith("sparsity 0.50 (Yosys)") and row[1] == "4e+03 (10.0x below 16-bit dense)"
+    assert "through Yosys: 4000 LUT, 900 FF, 0 DSP (Yosys)" in markdown(fw)
+    fw["other_sparsities"][0]["dense_units_measured"] = 10
+    assert summary_rows(fw)[-1][0].endswith("(Yosys, 2 of 12 layers by the cost model)")
+    fw["other_sparsities"][0]["dense_units_measured"] = 0  # nothing synthesised in the budget
+    assert summary_rows(fw)[-1][0].endswith("(estimate)")
     # the distilled rows of the agreement stage, this run's first, else the last results'
     rows = [{"distill_weight": 0.0, "sparsity": 0.0}, {"distill_weight": 1.0, "sparsity": 0.5}]
     agreement = {"recipe": "w6a8", "rows": rows}

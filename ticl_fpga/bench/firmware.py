@@ -753,6 +753,17 @@ def firmware_benchmark(
             other_sparsities,
             model_lut=cost["fpga"]["lut"],
             measured_lut=sum(r.total("lut") for r in measured if r.kind == "dense"),
+            synthesise=(
+                {
+                    "work": work,
+                    "default": default,
+                    "jobs": jobs,
+                    "cache_dir": cache_dir,
+                    "budget_s": float(os.environ.get("TICL_FPGA_OTHER_SYNTH_BUDGET_S", "2400")),
+                }
+                if measure_all
+                else None
+            ),
         ),
         "table": table,
         "glue_check": glue_check,
@@ -942,26 +953,49 @@ def _fits(row: dict[str, Any]) -> str:
 
 
 def _other_sparsities(
-    sparsities: Sequence[float | tuple[str, float]], *, model_lut: float, measured_lut: float
+    sparsities: Sequence[float | tuple[str, float]],
+    *,
+    model_lut: float,
+    measured_lut: float,
+    synthesise: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Dense-layer LUTs of the default spec quantized with a recipe (the firmware's own when only
-    a sparsity is given) and pruned to a sparsity: cost model, and scaled to the synthesis."""
+    a sparsity is given) and pruned to a sparsity: cost model, scaled to the synthesis, and, with
+    ``synthesise`` (``work``, ``default``, ``jobs``, ``cache_dir``, ``budget_s``), its own dense
+    layers through Yosys (a layer left over by the budget takes the cost model, labelled)."""
     from ticl_fpga.quantize.cost import cost_of_model
+    from ticl_fpga.rtl.synth import units_from_rtl
 
     out = []
     for item in sparsities:
         recipe, sp = item if isinstance(item, tuple) else (RECIPE, item)
         q = default_pruned_model(sparsity=float(sp), recipe=recipe)
         c = cost_of_model(q, _recipe(q), n_nodes=1, n_edges=1)
-        out.append(
-            {
-                "recipe": recipe,
-                "sparsity": float(sp),
-                "nonzero_weights": c["nonzero_weights"],
-                "dense_lut_model": c["fpga"]["lut"],
-                "dense_lut_estimate": measured_lut * c["fpga"]["lut"] / max(model_lut, 1),
-            }
-        )
+        entry = {
+            "recipe": recipe,
+            "sparsity": float(sp),
+            "nonzero_weights": c["nonzero_weights"],
+            "dense_lut_model": c["fpga"]["lut"],
+            "dense_lut_estimate": measured_lut * c["fpga"]["lut"] / max(model_lut, 1),
+        }
+        if synthesise is not None:
+            tag = f"{recipe}_s{round(100 * float(sp))}"
+            em = emit_row(q, *synthesise["default"], Path(synthesise["work"]) / f"rtl_{tag}")
+            dense = [u for u in units_from_rtl(em["rtl"]) if u.kind == "dense"]
+            log.info("firmware: synthesising %d dense layers of %s", len(dense), tag)
+            got, _ = _synthesize_within(
+                dense, synthesise["jobs"], synthesise["cache_dir"], synthesise["budget_s"]
+            )
+            _fill_dense_from_model(q, got)
+            n_measured = sum(r.source.startswith("Yosys") for r in got)
+            entry.update(
+                dense_lut_synth=sum(r.total("lut") for r in got),
+                dense_ff_synth=sum(r.total("ff") for r in got),
+                dense_dsp_synth=sum(r.total("dsp") for r in got),
+                dense_units=len(got),
+                dense_units_measured=n_measured,
+            )
+        out.append(entry)
     return out
 
 
@@ -1044,17 +1078,30 @@ def summary_rows(fw: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"({pv['ratio_measured_over_model_reference']:.1f}x)",
             "replaces BOPs 20x",
         ),
-        *(
-            (
-                f"dense-layer LUTs, {o.get('recipe', fw['recipe'])} at its target's "
-                f"sparsity {o['sparsity']:.2f} (estimate)",
-                f"{o['dense_lut_estimate']:.3g} ({pv['dense16_lut_model'] / max(o['dense_lut_estimate'], 1):.1f}x "
-                "below 16-bit dense)",
-                "",
-            )
-            for o in fw.get("other_sparsities", [])
-        ),
+        *(_other_sparsity_row(o, fw, pv) for o in fw.get("other_sparsities", [])),
     ]
+
+
+def _other_sparsity_lut(o: dict[str, Any]) -> tuple[float, str]:
+    """The dense-layer LUTs of an ``other_sparsities`` entry and what they are."""
+    if o.get("dense_lut_synth") is not None and o.get("dense_units_measured"):
+        if o["dense_units_measured"] == o["dense_units"]:
+            return o["dense_lut_synth"], "Yosys"
+        return o["dense_lut_synth"], (
+            f"Yosys, {o['dense_units'] - o['dense_units_measured']} of {o['dense_units']} "
+            "layers by the cost model"
+        )
+    return o["dense_lut_estimate"], "estimate"
+
+
+def _other_sparsity_row(o: dict[str, Any], fw: dict[str, Any], pv: dict[str, Any]):
+    lut, what = _other_sparsity_lut(o)
+    return (
+        f"dense-layer LUTs, {o.get('recipe', fw['recipe'])} at its target's "
+        f"sparsity {o['sparsity']:.2f} ({what})",
+        f"{lut:.3g} ({pv['dense16_lut_model'] / max(lut, 1):.1f}x below 16-bit dense)",
+        "",
+    )
 
 
 def _glue_check_text(gc: dict[str, Any] | None) -> str:
@@ -1216,8 +1263,14 @@ def markdown(fw: dict[str, Any]) -> str:
             "default recipe's full target set, with agreement >= 0.98, stopped pruning in the "
             f"agreement stage): {o['nonzero_weights']} non-zero weights, "
             f"{o['dense_lut_model']:.0f} dense LUT by the cost model, about "
-            f"{o['dense_lut_estimate']:.0f} scaled to the synthesis above (an estimate, not "
-            "synthesised)."
+            f"{o['dense_lut_estimate']:.0f} scaled to the synthesis above"
+            + (
+                f"; its own dense layers through Yosys: {o['dense_lut_synth']:.0f} LUT, "
+                f"{o['dense_ff_synth']:.0f} FF, {o['dense_dsp_synth']:.0f} DSP "
+                f"({_other_sparsity_lut(o)[1]})."
+                if o.get("dense_units_measured")
+                else " (an estimate, not synthesised)."
+            )
             for o in fw.get("other_sparsities", [])
         ),
         "",
