@@ -72,3 +72,33 @@ def test_random_graphs_csim_equals_brevitas(golden, csim):
         _check(vectors, model, qonnx_model, graph, hls_model)
 
     prop()
+
+
+def test_dataset_events_with_the_same_number_are_all_kept():
+    """Two graphs with one event number (two files, runs or lumi blocks) give two vectors."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import torch
+
+    from ticl_fpga.golden.cases import GoldenCase
+    from ticl_fpga.golden.vectors import _feature_graphs
+
+    def graph(n, e, seed):
+        gen = torch.Generator().manual_seed(seed)
+        return SimpleNamespace(
+            event=7,
+            num_nodes=n,
+            x=torch.randn(n, 3, generator=gen),
+            edge_index=torch.randint(0, n, (2, e), generator=gen),
+            edge_attr=torch.randn(e, 2, generator=gen),
+        )
+
+    graphs = {"test": [graph(4, 3, 0), graph(5, 2, 1)], "val": [], "train": []}
+    scalers = {k: np.zeros(3 if "node" in k else 2) for k in ("node_mean", "edge_mean")}
+    scalers.update({k: np.ones(3 if "node" in k else 2) for k in ("node_std", "edge_std")})
+    ds = SimpleNamespace(split=graphs.__getitem__, scalers=scalers)
+    out = _feature_graphs(ds, GoldenCase(name="dup", recipe="w6a6", n_events=2))
+    kept = [v for k, v in out.items() if k.startswith("event7")]
+    assert len(kept) == 2
+    assert sorted(v[0].shape[0] for v in kept) == [4, 5]

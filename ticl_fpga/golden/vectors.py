@@ -279,7 +279,10 @@ def _feature_graphs(ds, case: GoldenCase) -> dict[str, tuple[np.ndarray, np.ndar
             if len(out) >= case.n_events:
                 break
             if g.num_nodes <= cap.n_max and g.edge_index.shape[1] <= cap.e_max:
-                out[f"event{int(g.event)}"] = (
+                name = f"event{int(g.event)}"
+                if name in out:  # the same event number from another file, run or lumi block
+                    name = f"{name}_{len(out)}"
+                out[name] = (
                     g.x.numpy().astype(np.float32),
                     g.edge_index.numpy().astype(np.int64),
                     g.edge_attr.numpy().astype(np.float32),
