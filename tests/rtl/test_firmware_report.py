@@ -335,3 +335,35 @@ def test_other_sparsity_rows_and_where_they_come_from(tmp_path):
     )
     assert _recipe_target_sparsities({}, tmp_path / "r.json") == (("w6a8", 0.5),)
     assert _recipe_target_sparsities({}, tmp_path / "none") == ()
+
+
+def test_dense16_check_text():
+    from ticl_fpga.bench.firmware import _dense16_text
+
+    rows = [
+        {
+            "layer": "head_out_w16_s0",
+            "fan_in": 32,
+            "fan_out": 1,
+            "bits": 16,
+            "lut": 2000,
+            "lut_model": 2500,
+            "lut_rel_err": 0.25,
+        },
+        {
+            "layer": "edge_enc_w16_s0",
+            "fan_in": 10,
+            "fan_out": 32,
+            "bits": 16,
+            "lut_model": 9000,
+            "not_measured": "not measured: budget spent",
+        },
+    ]
+    text = _dense16_text(rows)
+    assert (
+        "head_out_w16_s0 (32 x 1, 16-bit dense): 2000 LUT by Yosys, 2500 by the cost model (+25 %)"
+        in text
+    )
+    assert "edge_enc_w16_s0 (10 x 32, 16-bit dense): not synthesised (not measured: budget" in text
+    fw = {**_fw(), "dense16_check": rows}
+    assert text in markdown(fw)

@@ -735,6 +735,15 @@ def firmware_benchmark(
             ),
         },
         "dense_model_check": dense_check,
+        "dense16_check": (
+            _dense16_check(
+                jobs=jobs,
+                cache_dir=cache_dir,
+                budget_s=float(os.environ.get("TICL_FPGA_DENSE16_BUDGET_S", "1200")),
+            )
+            if measure_all
+            else []
+        ),
         "pruned_vs_16bit_dense": {
             "pruned_dense_lut_measured": sum(r.total("lut") for r in measured if r.kind == "dense"),
             "pruned_dense_units_fitted": sum(
@@ -999,6 +1008,62 @@ def _other_sparsities(
     return out
 
 
+#: 16-bit dense layers of the default spec's smallest shapes, synthesised to check the cost model
+#: where the 16-bit dense reference extrapolates it (its fit holds 4-8 bits; the whole 16-bit
+#: model, ~3.7M LUT, is too large to synthesise here)
+DENSE16_CHECK = (("head_out", 32, 1, False), ("edge_enc", 10, 32, True))
+
+
+def _dense16_check(*, jobs: int, cache_dir, budget_s: float | None) -> list[dict[str, Any]]:
+    """Yosys vs the fitted cost model on :data:`DENSE16_CHECK` at 16-bit weights and inputs."""
+    from ticl_fpga.quantize.cost import REFERENCE_BITS as B
+    from ticl_fpga.rtl.cost_model import FitPoint, dense_unit, point_shape, predict
+    from ticl_fpga.rtl.cost_model import trained_like_weights as weights
+
+    points = [
+        FitPoint(f"{n}_w{B}_s0", fi, fo, B, B, signed, 0.0) for n, fi, fo, signed in DENSE16_CHECK
+    ]
+    codes = [weights(p.fan_in, p.fan_out, B, 0.0, p.seed) for p in points]
+    units = [
+        dense_unit(p.name, c, weight_bits=B, input_bits=B, input_signed=p.input_signed)
+        for p, c in zip(points, codes, strict=True)
+    ]
+    got, _ = _synthesize_within(units, jobs, cache_dir, budget_s)
+    out = []
+    for p, c, r in zip(points, codes, got, strict=True):
+        row = {"layer": p.name, "fan_in": p.fan_in, "fan_out": p.fan_out, "bits": B}
+        model = predict(point_shape(p, c))
+        row["lut_model"] = round(model["lut"])
+        if r.source.startswith("Yosys"):
+            lut = r.resources["lut"]
+            row.update(lut=lut, ff=r.resources["ff"], dsp=r.resources["dsp"])
+            row["lut_rel_err"] = (model["lut"] - lut) / max(lut, 1)
+        else:
+            row["not_measured"] = r.source[:200]
+        out.append(row)
+    return out
+
+
+def _dense16_text(rows: list[dict[str, Any]]) -> str:
+    """One sentence: the cost model against Yosys on the 16-bit layers that could be synthesised."""
+    parts = []
+    for r in rows:
+        shape = f"{r['layer']} ({r['fan_in']} x {r['fan_out']}, {r['bits']}-bit dense)"
+        if "lut" in r:
+            parts.append(
+                f"{shape}: {r['lut']:.0f} LUT by Yosys, {r['lut_model']} by the cost model "
+                f"({100 * r['lut_rel_err']:+.0f} %)"
+            )
+        else:
+            parts.append(f"{shape}: not synthesised ({r['not_measured'][:80]})")
+    return (
+        "Check of the cost model at 16 bits, where the reference extrapolates its 4-8-bit fit, on "
+        "the smallest layers (the whole 16-bit model is too large to synthesise here): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def _dense_model_check(qmodel, measured) -> list[dict[str, Any]]:
     """Fitted cost model vs the measured syntheses of the default model's dense layers: the
     in-fit error, and for a layer in the fit its leave-one-out error (``cost_model.yaml``)."""
@@ -1258,6 +1323,7 @@ def markdown(fw: dict[str, Any]) -> str:
         f"{pv['dense16_lut_model']:.0f} LUT by the cost model ({pv['note']}).  "
         f"Ratio {pv['ratio_measured_over_model_reference']:.1f}x (BOPs ratio "
         f"{pv['bops_ratio_vs_16bit_dense']:.1f}x, the literature's number).",
+        *([_dense16_text(fw["dense16_check"])] if fw.get("dense16_check") else []),
         *(
             f"Recipe {o.get('recipe', fw['recipe'])} at sparsity {o['sparsity']:.2f} (where the "
             "default recipe's full target set, with agreement >= 0.98, stopped pruning in the "
