@@ -140,3 +140,17 @@ def test_cli_qat_defaults_are_the_agreement_settings(tmp_path):
     yaml.write_text("epochs: 2\n")
     from_file = _qat_config(argparse.Namespace(**{**blank, "qat_config": str(yaml)}))
     assert (from_file.epochs, from_file.lr) == (2, 1e-3)
+
+
+@pytest.mark.parametrize("verb", ["qat", "prune", "scan"])
+def test_help_shows_real_defaults_only(verb, capsys):
+    """Options whose default is decided later (None) do not print '(default: None)'."""
+    from ticl_fpga.cli import main
+    from ticl_fpga.quantize.recipe import DEFAULT_RECIPE
+
+    with pytest.raises(SystemExit) as exc:
+        main([verb, "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and "default: None" not in out
+    if verb != "scan":
+        assert f"default: {DEFAULT_RECIPE})" in out or f"(default {DEFAULT_RECIPE})" in out

@@ -24,6 +24,15 @@ from ticl_fpga.quantize.recipe import DEFAULT_RECIPE
 log = logging.getLogger(__name__)
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, except ``None`` (the help text says what applies then)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def _qat_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("fine-tuning (QATConfig)")
     g.add_argument("--qat-config", help="QATConfig YAML (flags below override it)")
@@ -98,7 +107,7 @@ def _model_and_dataset(parser: argparse.ArgumentParser, model_help: str, referen
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    common = dict(formatter_class=_DefaultsHelp)
 
     q = sub.add_parser(
         "qat",
