@@ -1017,22 +1017,17 @@ DENSE16_CHECK = (("head_out", 32, 1, False), ("edge_enc", 10, 32, True))
 def _dense16_check(*, jobs: int, cache_dir, budget_s: float | None) -> list[dict[str, Any]]:
     """Yosys vs the fitted cost model on :data:`DENSE16_CHECK` at 16-bit weights and inputs."""
     from ticl_fpga.quantize.cost import REFERENCE_BITS as B
-    from ticl_fpga.rtl.cost_model import FitPoint, dense_unit, point_shape, predict
-    from ticl_fpga.rtl.cost_model import trained_like_weights as weights
+    from ticl_fpga.rtl.cost_model import FitPoint, point_unit, predict
 
     points = [
         FitPoint(f"{n}_w{B}_s0", fi, fo, B, B, signed, 0.0) for n, fi, fo, signed in DENSE16_CHECK
     ]
-    codes = [weights(p.fan_in, p.fan_out, B, 0.0, p.seed) for p in points]
-    units = [
-        dense_unit(p.name, c, weight_bits=B, input_bits=B, input_signed=p.input_signed)
-        for p, c in zip(points, codes, strict=True)
-    ]
-    got, _ = _synthesize_within(units, jobs, cache_dir, budget_s)
+    made = [point_unit(p) for p in points]
+    got, _ = _synthesize_within([m[0] for m in made], jobs, cache_dir, budget_s)
     out = []
-    for p, c, r in zip(points, codes, got, strict=True):
+    for p, (_, shape, _), r in zip(points, made, got, strict=True):
         row = {"layer": p.name, "fan_in": p.fan_in, "fan_out": p.fan_out, "bits": B}
-        model = predict(point_shape(p, c))
+        model = predict(shape)
         row["lut_model"] = round(model["lut"])
         if r.source.startswith("Yosys"):
             lut = r.resources["lut"]

@@ -221,6 +221,19 @@ def point_shape(p: FitPoint, codes: np.ndarray) -> LayerShape:
     )
 
 
+def point_unit(p: FitPoint):
+    """The synthesis unit of a fit point, its cost-model shape and its weight codes."""
+    codes = trained_like_weights(p.fan_in, p.fan_out, p.weight_bits, p.sparsity, p.seed)
+    unit = dense_unit(
+        p.name,
+        codes,
+        weight_bits=p.weight_bits,
+        input_bits=p.input_bits,
+        input_signed=p.input_signed,
+    )
+    return unit, point_shape(p, codes), codes
+
+
 def fit_points(
     points: Sequence[FitPoint] = FIT_POINTS,
     *,
@@ -231,20 +244,8 @@ def fit_points(
     """Synthesise every fit point (cached); returns one row per point (features + measured)."""
     from ticl_fpga.rtl.synth import synthesize_units
 
-    units, shapes, all_codes = [], [], []
-    for p in points:
-        codes = trained_like_weights(p.fan_in, p.fan_out, p.weight_bits, p.sparsity, p.seed)
-        all_codes.append(codes)
-        units.append(
-            dense_unit(
-                p.name,
-                codes,
-                weight_bits=p.weight_bits,
-                input_bits=p.input_bits,
-                input_signed=p.input_signed,
-            )
-        )
-        shapes.append(point_shape(p, codes))
+    made = [point_unit(p) for p in points]
+    units, shapes, all_codes = [m[0] for m in made], [m[1] for m in made], [m[2] for m in made]
     results = synthesize_units(
         units, jobs=jobs, cache_dir=cache_dir, timeout=timeout, order="given"
     )
