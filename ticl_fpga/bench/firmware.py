@@ -123,8 +123,20 @@ def _memo_build_dense(orig):
     return build
 
 
-def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, Any]:
-    """Export at the capacity, write the RTL at parallelism ``p``; returns paths and schedule."""
+def emit_row(
+    qmodel,
+    n_max: int,
+    e_max: int,
+    p: int,
+    work: Path,
+    *,
+    recipe: str = RECIPE,
+    sparsity: float = SPARSITY,
+) -> dict[str, Any]:
+    """Export at the capacity, write the RTL at parallelism ``p``; returns paths and schedule.
+
+    ``recipe`` and ``sparsity`` name the model (:func:`default_pruned_model`'s arguments): an
+    earlier emission in ``work`` is reused only for the same ones."""
     import json
 
     from ticl_fpga.compile.capacity import Capacity
@@ -137,8 +149,8 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
     row_dir = work / f"n{n_max}_e{e_max}_p{p}"
     done = row_dir / "emitted.json"
     key = {
-        "recipe": RECIPE,
-        "sparsity": SPARSITY,
+        "recipe": recipe,
+        "sparsity": sparsity,
         "seed": 0,
         "n_max": n_max,
         "e_max": e_max,
@@ -169,7 +181,7 @@ def emit_row(qmodel, n_max: int, e_max: int, p: int, work: Path) -> dict[str, An
         emitted = emit_design(design, row_dir / "rtl")
     finally:
         emit_mod.build_dense = orig
-    manifest = make_manifest(design, emitted, cap, f"default spec {RECIPE}")
+    manifest = make_manifest(design, emitted, cap, f"default spec {recipe}")
     if _rtl_digest(row_dir / "rtl") != before:  # cycles measured on other RTL
         (row_dir / "cycles.json").unlink(missing_ok=True)
         (row_dir / "cycles_failed.json").unlink(missing_ok=True)
@@ -989,7 +1001,13 @@ def _other_sparsities(
         }
         if synthesise is not None:
             tag = f"{recipe}_s{round(100 * float(sp))}"
-            em = emit_row(q, *synthesise["default"], Path(synthesise["work"]) / f"rtl_{tag}")
+            em = emit_row(
+                q,
+                *synthesise["default"],
+                Path(synthesise["work"]) / f"rtl_{tag}",
+                recipe=recipe,
+                sparsity=float(sp),
+            )
             dense = [u for u in units_from_rtl(em["rtl"]) if u.kind == "dense"]
             log.info("firmware: synthesising %d dense layers of %s", len(dense), tag)
             got, _ = _synthesize_within(
