@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class TiclFpgaError(Exception):
     """An error caused by the user's input or environment; printed as one line, never a traceback."""
@@ -47,6 +50,19 @@ def require(module: str, extra: str = "fpga"):
         raise MissingDependencyError(
             f"'{module}' is not installed: pip install 'ticl-fpga[{extra}]' ({exc})"
         ) from exc
+
+
+@contextlib.contextmanager
+def onnxruntime_versions_checked() -> Iterator[None]:
+    """Around ONNX Runtime calls: a model refused for its IR version raises
+    :func:`onnxruntime_too_old`'s error (one line that names both versions); others pass."""
+    try:
+        yield
+    except Exception as exc:
+        mismatch = onnxruntime_too_old(exc)
+        if mismatch is None:
+            raise
+        raise mismatch from None
 
 
 def onnxruntime_too_old(exc: Exception) -> MissingDependencyError | None:

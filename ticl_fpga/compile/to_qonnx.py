@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ticl_fpga.compile.capacity import Capacity
-from ticl_fpga.errors import onnxruntime_too_old, require
+from ticl_fpga.errors import onnxruntime_versions_checked, require
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +147,8 @@ def execute_qonnx(
         "edge_index": np.asarray(edge_index, dtype=np.int64),
         "edge_attr": np.asarray(edge_attr, dtype=np.float32),
     }
-    try:
+    with onnxruntime_versions_checked():
         ctx = execute_onnx(model, feeds, return_full_exec_context=full_context)
-    except Exception as exc:
-        mismatch = onnxruntime_too_old(exc)
-        if mismatch is None:
-            raise
-        raise mismatch from None
     return ctx if full_context else ctx[OUTPUT_NAME]
 
 

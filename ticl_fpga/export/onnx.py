@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ticl_fpga.errors import onnxruntime_too_old
+from ticl_fpga.errors import onnxruntime_versions_checked
 from ticl_fpga.io import atomic_path
 from ticl_fpga.model.gnn import ScoringModel
 
@@ -92,10 +92,5 @@ def onnx_session(path: str | Path, *, threads: int | None = None):
     opts.log_severity_level = 3
     if threads:
         opts.intra_op_num_threads = threads
-    try:
+    with onnxruntime_versions_checked():
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        mismatch = onnxruntime_too_old(exc)
-        if mismatch is None:
-            raise
-        raise mismatch from None
