@@ -22,6 +22,8 @@ from ticl_fpga.bench.inference import format_table, run_inference_benchmark
 r = run_inference_benchmark(seconds=2.0)
 with open(os.path.join(os.environ["OUT"], "inference_gpu.json"), "w") as f:
     json.dump(r, f, indent=1)
+with open(os.path.join(os.environ["OUT"], "inference_gpu.md"), "w") as f:
+    f.write(format_table(r) + "\n")
 print(format_table(r))
 PY
 
