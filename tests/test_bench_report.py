@@ -20,6 +20,18 @@ def _row(table: str, start: str) -> list[str]:
     return [c.strip() for c in line.strip("|").split("|")]
 
 
+def _results(git: str, **stages) -> dict:
+    """A results document as ``ticl-fpga bench`` writes it: machine, provenance, stages."""
+    return {
+        "quick": False,
+        "total_seconds": 1.0,
+        "machine": {"cpu": "x86_64", "threads": 2},
+        "provenance": {"git": git},
+        "data": DATA,
+        **stages,
+    }
+
+
 def test_summary_rows_of_the_data_stage():
     table = summary_table({"data": DATA})
     assert table.splitlines()[0].split("|")[1].strip() == "measurement"
@@ -34,13 +46,7 @@ def test_missing_numbers_are_dashes():
 
 
 def test_markdown_header_and_readme_update(tmp_path):
-    res = {
-        "quick": True,
-        "total_seconds": 12.4,
-        "machine": {"cpu": "x86_64", "threads": 2},
-        "provenance": {"git": "abc123"},
-        "data": DATA,
-    }
+    res = _results("abc123", quick=True, total_seconds=12.4)
     md = markdown(res)
     assert md.startswith("# ticl-fpga benchmarks\n")
     assert "(quick run, 12 s) on x86_64 with 2 torch threads; code abc123." in md
@@ -53,17 +59,13 @@ def test_markdown_header_and_readme_update(tmp_path):
 def test_stage_code_keeps_every_partial_run():
     from ticl_fpga.bench.report import stage_code
 
-    res = {
-        "quick": False,
-        "total_seconds": 1.0,
-        "machine": {"cpu": "x86_64", "threads": 2},
-        "provenance": {"git": "base"},
-        "data": DATA,
-        "training": {"config": "default", "graphs_per_s": 1.0},
+    res = _results(
+        "base",
+        training={"config": "default", "graphs_per_s": 1.0},
         # the format before stage_code: only the last partial run was named
-        "updated": ["training"],
-        "provenance_of_update": {"git": "t1"},
-    }
+        updated=["training"],
+        provenance_of_update={"git": "t1"},
+    )
     assert stage_code(res) == {"data": "base", "training": "t1"}
     res["stage_code"] = {"data": "d2", "training": "t1"}
     assert stage_code(res) == {"data": "d2", "training": "t1"}
@@ -78,15 +80,7 @@ def test_a_partial_run_merges_and_records_its_code(tmp_path):
 
     from ticl_fpga.bench.run import run_benchmarks
 
-    old = {
-        "quick": False,
-        "total_seconds": 5.0,
-        "machine": {"cpu": "x86_64", "threads": 2},
-        "provenance": {"git": "base"},
-        "data": DATA,
-        "updated": ["data"],
-        "provenance_of_update": {"git": "d1"},
-    }
+    old = _results("base", total_seconds=5.0, updated=["data"], provenance_of_update={"git": "d1"})
     (tmp_path / "results.json").write_text(json.dumps(old))
     res = run_benchmarks(tmp_path, stages=(), work=tmp_path / "w")  # runs nothing, merges
     assert res["data"] == DATA and res["provenance"]["git"] == "base"  # the full run's

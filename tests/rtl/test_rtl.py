@@ -242,19 +242,25 @@ def test_dense_adder_graph_is_exact(vectors, tmp_path):
     np.testing.assert_array_equal(got, x @ wc.T + bc)
 
 
+def _build_golden_p2(vectors, out, **kw):
+    """``rtl_build`` of the golden case at 2 edges per clock, checked on its golden graphs."""
+    from ticl_fpga.rtl.build import check_graphs_from_golden, rtl_build
+
+    return rtl_build(
+        vectors.qonnx_model(),
+        out,
+        edge_parallelism=2,
+        checks=check_graphs_from_golden(vectors),
+        source=CASE,
+        **kw,
+    )
+
+
 @pytest.mark.slow
 def test_golden_case_bit_exact_in_verilator(vectors, tmp_path):
     """The whole streaming design, 2 edges per clock: RTL == exact reference == QONNX == C
     simulation == golden codes on every golden graph (all padded edge rows), cycles measured."""
-    from ticl_fpga.rtl.build import check_graphs_from_golden, rtl_build
-
-    report = rtl_build(
-        vectors.qonnx_model(),
-        tmp_path / "out",
-        edge_parallelism=2,
-        checks=check_graphs_from_golden(vectors),
-        source=CASE,
-    )
+    report = _build_golden_p2(vectors, tmp_path / "out")
     assert report["ok"], report["mismatches"]
     comps = report["comparisons"]
     assert set(comps) == {
@@ -277,17 +283,9 @@ def test_gather_copies_bit_exact_in_verilator(vectors, tmp_path, monkeypatch):
     """A node memory gathered by more lanes than emit.MAX_GATHER_PORTS is written as copies of
     gnn_gather (here 2 ports each: 4 ports at P = 2 -> 2 copies): still bit-exact, same cycles."""
     import ticl_fpga.rtl.emit as emit
-    from ticl_fpga.rtl.build import check_graphs_from_golden, rtl_build
 
     monkeypatch.setattr(emit, "MAX_GATHER_PORTS", 2)
-    report = rtl_build(
-        vectors.qonnx_model(),
-        tmp_path / "out",
-        edge_parallelism=2,
-        checks=check_graphs_from_golden(vectors),
-        csim=False,
-        source=CASE,
-    )
+    report = _build_golden_p2(vectors, tmp_path / "out", csim=False)
     top = (tmp_path / "out" / "rtl" / "gnn_top.v").read_text()
     assert ".NP(2)" in top and ".NP(4)" not in top and "_c1 (" in top
     assert report["ok"], report["mismatches"]
