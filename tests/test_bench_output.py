@@ -74,3 +74,23 @@ def test_readme_without_markers_is_refused(tmp_path, capsys):
     )
     assert code == 2 and "cannot read" in err
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["ten", "-5", "nan", "inf"], ids=["word", "negative", "nan", "inf"]
+)
+def test_firmware_budget_from_the_environment_is_checked_first(
+    value, tmp_path, capsys, monkeypatch
+):
+    """A firmware time budget that is not a number of seconds >= 0: one line naming the
+    variable, exit 2, before any work (nothing written in OUT)."""
+    from ticl_fpga.bench.firmware import env_budgets
+
+    monkeypatch.setenv("TICL_FPGA_OTHER_SYNTH_BUDGET_S", value)
+    out = tmp_path / "b"
+    code, err = _run(["bench", "--out", str(out), "--stages", "firmware"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "TICL_FPGA_OTHER_SYNTH_BUDGET_S" in err
+    assert not out.exists() or not any(out.iterdir())
+    monkeypatch.setenv("TICL_FPGA_OTHER_SYNTH_BUDGET_S", "0")
+    assert env_budgets()["TICL_FPGA_OTHER_SYNTH_BUDGET_S"] == 0.0

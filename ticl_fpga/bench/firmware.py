@@ -123,6 +123,39 @@ def _memo_build_dense(orig):
     return build
 
 
+#: The firmware stage's time budgets (seconds; 0 = cached results only), settable from the
+#: environment: the default design's units, each other row's units, each Verilator build, the
+#: 16-bit cost-model check, the default recipe's dense layers.
+ENV_BUDGETS = {
+    "TICL_FPGA_SYNTH_BUDGET_S": 1800.0,
+    "TICL_FPGA_ROW_SYNTH_BUDGET_S": 900.0,
+    "TICL_FPGA_VERILATOR_BUDGET_S": 600.0,
+    "TICL_FPGA_DENSE16_BUDGET_S": 1200.0,
+    "TICL_FPGA_OTHER_SYNTH_BUDGET_S": 2400.0,
+}
+
+
+def env_budgets() -> dict[str, float]:
+    """:data:`ENV_BUDGETS` as set in the environment; a value that is not a number of seconds
+    >= 0 is a :class:`~ticl_fpga.errors.ConfigError` naming the variable."""
+    import math
+    import os
+
+    from ticl_fpga.errors import ConfigError
+
+    out = {}
+    for name, default in ENV_BUDGETS.items():
+        text = os.environ.get(name)
+        try:
+            value = default if text is None else float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{name}={text!r}: expected a number of seconds >= 0")
+        out[name] = value
+    return out
+
+
 def emit_row(
     qmodel,
     n_max: int,
@@ -531,14 +564,13 @@ def firmware_benchmark(
     their capacity/parallelism-dependent units (graph modules, glue) are synthesised too when
     ``measure_all`` (cached; within ``row_budget_s`` per row, else scaled and labelled), and
     their cycles measured in Verilator within ``verilator_budget_s`` (else the schedule's)."""
-    import os
-
+    env = env_budgets()
     if budget_s is None:  # the bench must finish: dense layers left over use the fitted model
-        budget_s = float(os.environ.get("TICL_FPGA_SYNTH_BUDGET_S", "1800"))
+        budget_s = env["TICL_FPGA_SYNTH_BUDGET_S"]
     if row_budget_s is None:  # per other row: its graph modules and glue, else scaled
-        row_budget_s = float(os.environ.get("TICL_FPGA_ROW_SYNTH_BUDGET_S", "900"))
+        row_budget_s = env["TICL_FPGA_ROW_SYNTH_BUDGET_S"]
     if verilator_budget_s is None:  # per other row: the Verilator build, else the schedule
-        verilator_budget_s = float(os.environ.get("TICL_FPGA_VERILATOR_BUDGET_S", "600"))
+        verilator_budget_s = env["TICL_FPGA_VERILATOR_BUDGET_S"]
     from ticl_fpga.errors import TiclFpgaError
     from ticl_fpga.quantize.cost import cost_of_model
     from ticl_fpga.rtl.synth import (
@@ -751,7 +783,7 @@ def firmware_benchmark(
             _dense16_check(
                 jobs=jobs,
                 cache_dir=cache_dir,
-                budget_s=float(os.environ.get("TICL_FPGA_DENSE16_BUDGET_S", "1200")),
+                budget_s=env["TICL_FPGA_DENSE16_BUDGET_S"],
             )
             if measure_all
             else []
@@ -780,7 +812,7 @@ def firmware_benchmark(
                     "default": default,
                     "jobs": jobs,
                     "cache_dir": cache_dir,
-                    "budget_s": float(os.environ.get("TICL_FPGA_OTHER_SYNTH_BUDGET_S", "2400")),
+                    "budget_s": env["TICL_FPGA_OTHER_SYNTH_BUDGET_S"],
                 }
                 if measure_all
                 else None

@@ -20,7 +20,7 @@ from ticl_fpga.bench.bias import bias_benchmark
 from ticl_fpga.bench.compiler import compiler_benchmark
 from ticl_fpga.bench.data import data_benchmark
 from ticl_fpga.bench.firmware import RECIPE as FIRMWARE_RECIPE
-from ticl_fpga.bench.firmware import firmware_benchmark
+from ticl_fpga.bench.firmware import env_budgets, firmware_benchmark
 from ticl_fpga.bench.inference import run_inference_benchmark
 from ticl_fpga.bench.report import (
     MD_TITLE,
@@ -60,12 +60,15 @@ def run_benchmarks(
 
     Before any work, refuses (:class:`~ticl_fpga.errors.OutputError`) an ``out_dir`` whose
     ``results.json`` / ``results.md`` were not written by this command (unless ``force``), and a
-    ``readme`` that does not exist or has no benchmark markers.
+    ``readme`` that does not exist or has no benchmark markers, and firmware time budgets in the
+    environment that are not numbers of seconds (:func:`~ticl_fpga.bench.firmware.env_budgets`).
     """
     out_dir = Path(out_dir)
     check_bench_output(out_dir, force=force)
     if readme is not None:
         check_readme(readme)
+    if "firmware" in stages:
+        env_budgets()
     work = Path(work) if work else out_dir / ".work"
     work.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {
